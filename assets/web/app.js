@@ -1,0 +1,928 @@
+'use strict';
+
+// Browser front end of the chat actor. Everything that comes from the server
+// (titles, messages, model names, error strings) is untrusted and is only ever
+// rendered through textContent / text nodes.
+
+const PAGE_SIZE = 50;
+const MAX_BACKOFF_MS = 30000;
+const PING_INTERVAL_MS = 25000;
+const NETWORK_ERROR = 'Cannot reach the chat actor. Check that it is running, then try again.';
+
+const state = {
+  providers: [],
+  defaultModel: null, // "provider/model" from /api/providers
+  pickedModel: null, // model chosen while no chat is open (used for the next new chat)
+  chats: [],
+  chatsSeq: 0,
+  currentId: null,
+  currentChat: null,
+  epoch: 0, // bumped whenever the open chat changes; stale responses are dropped
+  messages: [],
+  hasMore: false,
+  loadingMessages: false,
+  loadingEarlier: false,
+  emptyNote: '',
+  sending: false,
+  pendingReplies: new Set(), // chat ids with a /api/reply request in flight
+  replyErrors: new Map(), // chat id -> error message of the last failed reply
+  renamingId: null,
+};
+
+const els = {};
+const chatItems = new Map(); // chat id -> { li, open, title, time, rename, del, input }
+const messageNodes = new Map(); // message id -> element (messages are immutable)
+const cache = { empty: null, thinking: null, replyError: null };
+let busyCount = 0;
+
+/* ---------- small helpers ---------- */
+
+function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key === 'attrs') for (const [a, v] of Object.entries(value)) el.setAttribute(a, v);
+    else el[key] = value;
+  }
+  el.append(...children); // strings become text nodes
+  return el;
+}
+
+// Make `parent`'s children exactly `nodes`, moving only what is out of place so
+// that focus and screen-reader state survive re-renders.
+function reconcile(parent, nodes) {
+  let cursor = parent.firstChild;
+  for (const node of nodes) {
+    if (node === cursor) cursor = cursor.nextSibling;
+    else parent.insertBefore(node, cursor);
+  }
+  while (cursor) {
+    const next = cursor.nextSibling;
+    cursor.remove();
+    cursor = next;
+  }
+}
+
+const enc = encodeURIComponent;
+const modelKey = (provider, model) => `${provider}/${model}`;
+
+function parseModelKey(value) {
+  const i = value.indexOf('/');
+  if (i <= 0) return null;
+  return { provider: value.slice(0, i), model: value.slice(i + 1) };
+}
+
+function apiError(message, status, code) {
+  const err = new Error(String(message));
+  err.status = status;
+  err.code = code || null;
+  return err;
+}
+
+async function api(method, path, body) {
+  const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+  if (method === 'POST' || method === 'PATCH' || method === 'PUT') {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body === undefined ? {} : body);
+  }
+  let res;
+  let text;
+  try {
+    res = await fetch(path, init);
+    text = res.status === 204 ? '' : await res.text();
+  } catch (_) {
+    throw apiError(NETWORK_ERROR, 0, 'network');
+  }
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch (_) {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const e = data && data.error;
+    const message = (e && e.message) || `Request failed (HTTP ${res.status})`;
+    throw apiError(message, res.status, e && e.code);
+  }
+  if (text && data === null) throw apiError('The chat actor sent an unreadable response.', res.status, 'bad_response');
+  return data;
+}
+
+function setBusy(delta) {
+  busyCount = Math.max(0, busyCount + delta);
+  if (busyCount > 0) document.body.dataset.busy = '1';
+  else delete document.body.dataset.busy;
+}
+
+const isPending = (chatId) => Boolean(chatId) && state.pendingReplies.has(chatId);
+
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const weekdayFmt = new Intl.DateTimeFormat(undefined, { weekday: 'short' });
+const dateFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+function shortTime(ms) {
+  if (!ms) return '';
+  const date = new Date(ms);
+  const diff = Date.now() - ms;
+  if (Math.abs(diff) < 60 * 1000) return 'now';
+  if (diff > 0 && diff < 60 * 60 * 1000) return `${Math.floor(diff / 60000)}m`;
+  if (date.toDateString() === new Date().toDateString()) return timeFmt.format(date);
+  if (diff > 0 && diff < 6 * 24 * 60 * 60 * 1000) return weekdayFmt.format(date);
+  return dateFmt.format(date);
+}
+
+function hashChatId() {
+  try {
+    return decodeURIComponent(location.hash.slice(1)) || null;
+  } catch (_) {
+    return null;
+  }
+}
+
+function setHash(id) {
+  if (id) {
+    if (hashChatId() !== id) location.hash = enc(id);
+  } else if (location.hash) {
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+}
+
+/* ---------- notices ---------- */
+
+function clearBanner() {
+  els.notices.replaceChildren();
+}
+
+function showError(message) {
+  const close = h('button', { type: 'button', className: 'icon-btn', title: 'Dismiss', attrs: { 'aria-label': 'Dismiss error' } }, '✕');
+  close.addEventListener('click', clearBanner);
+  const notice = h(
+    'div',
+    { className: 'notice notice-error', dataset: { testid: 'error' }, attrs: { role: 'alert' } },
+    h('span', { className: 'notice-text' }, String(message)),
+    close,
+  );
+  els.notices.replaceChildren(notice);
+}
+
+/* ---------- providers & model select ---------- */
+
+function findModel(provider, model) {
+  const p = state.providers.find((x) => x.id === provider);
+  const m = p && (p.models || []).find((x) => x.id === model);
+  return { p, m };
+}
+
+function modelLabel(provider, model) {
+  const { m } = findModel(provider, model);
+  return (m && m.name) || model || provider || '';
+}
+
+async function loadProviders() {
+  try {
+    const data = await api('GET', '/api/providers');
+    state.providers = Array.isArray(data.providers) ? data.providers : [];
+    const d = data.default;
+    if (d && d.provider && d.model) state.defaultModel = modelKey(d.provider, d.model);
+    buildModelOptions();
+    syncModelSelect();
+    refreshModelLabels();
+  } catch (err) {
+    els.modelSelect.replaceChildren(h('option', { value: '' }, 'Models unavailable'));
+    els.modelSelect.disabled = true;
+    showError(`Could not load the model list: ${err.message}`);
+  }
+}
+
+function buildModelOptions() {
+  const options = state.providers.map((p) => {
+    const reason = p.available ? '' : p.unavailable_reason || 'This provider is not available.';
+    const group = h('optgroup', { label: p.available ? p.name || p.id : `${p.name || p.id} (unavailable)` });
+    if (reason) group.title = reason;
+    for (const m of p.models || []) {
+      const disabled = !p.available || m.available === false;
+      const opt = h('option', { value: modelKey(p.id, m.id), disabled }, m.name || m.id);
+      if (disabled) opt.title = reason || m.unavailable_reason || 'This model is not available.';
+      group.append(opt);
+    }
+    return group;
+  });
+  els.modelSelect.replaceChildren(...options);
+  els.modelSelect.disabled = options.length === 0;
+}
+
+// Select the open chat's model (or the model for the next new chat).
+function syncModelSelect() {
+  const sel = els.modelSelect;
+  if (!state.providers.length) return;
+  for (const extra of sel.querySelectorAll('option[data-extra]')) extra.remove();
+  const chat = state.currentChat;
+  const want = chat && chat.provider && chat.model
+    ? modelKey(chat.provider, chat.model)
+    : state.pickedModel || state.defaultModel;
+  if (!want) return;
+  if (!Array.from(sel.options).some((o) => o.value === want)) {
+    sel.append(h('option', { value: want, dataset: { extra: '1' } }, `${want} (not offered)`));
+  }
+  sel.value = want;
+}
+
+function selectedModel() {
+  const opt = els.modelSelect.selectedOptions[0];
+  if (!opt || opt.disabled || !state.providers.length) return null;
+  return parseModelKey(opt.value);
+}
+
+async function changeModel() {
+  const value = els.modelSelect.value;
+  const chosen = parseModelKey(value);
+  if (!chosen) return;
+  if (!state.currentId) {
+    state.pickedModel = value;
+    return;
+  }
+  const id = state.currentId;
+  els.modelSelect.disabled = true;
+  try {
+    upsertChat(await api('PATCH', `/api/chat?id=${enc(id)}`, chosen));
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    els.modelSelect.disabled = false;
+    syncModelSelect(); // reverts the select if the PATCH failed
+  }
+}
+
+/* ---------- chat list ---------- */
+
+async function loadChats() {
+  const seq = ++state.chatsSeq;
+  try {
+    const data = await api('GET', '/api/chats');
+    if (seq !== state.chatsSeq) return; // a newer load is on its way
+    const local = new Map(state.chats.map((c) => [c.id, c]));
+    // Keep a local copy that is newer than what this (possibly slow) response saw.
+    state.chats = (data.chats || []).map((c) => {
+      const mine = local.get(c.id);
+      return mine && (mine.updated_at || 0) > (c.updated_at || 0) ? mine : c;
+    });
+    const current = state.chats.find((c) => c.id === state.currentId);
+    if (current) state.currentChat = current;
+    renderChatList();
+    renderHeader();
+    syncModelSelect();
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+function upsertChat(chat) {
+  if (!chat || !chat.id) return;
+  const i = state.chats.findIndex((c) => c.id === chat.id);
+  if (i >= 0) state.chats[i] = chat;
+  else state.chats.unshift(chat);
+  state.chats.sort((a, b) => (b.updated_at || 0) - (a.updated_at || 0));
+  if (chat.id === state.currentId) state.currentChat = chat;
+  renderChatList();
+  renderHeader();
+  syncModelSelect();
+}
+
+function renderChatList() {
+  if (state.renamingId && !state.chats.some((c) => c.id === state.renamingId)) state.renamingId = null;
+  const ids = new Set(state.chats.map((c) => c.id));
+  for (const id of Array.from(chatItems.keys())) if (!ids.has(id)) chatItems.delete(id);
+  if (!state.chats.length) {
+    reconcile(els.chatList, [h('li', { className: 'chat-list-empty' }, 'No chats yet')]);
+    return;
+  }
+  const nodes = state.chats.map((chat) => {
+    let item = chatItems.get(chat.id);
+    if (!item) {
+      item = createChatItem(chat.id);
+      chatItems.set(chat.id, item);
+    }
+    updateChatItem(item, chat);
+    return item.li;
+  });
+  reconcile(els.chatList, nodes);
+}
+
+function createChatItem(id) {
+  const title = h('span', { className: 'chat-title', dataset: { testid: 'chat-title' } });
+  const time = h('time', { className: 'chat-time' });
+  const open = h('button', { type: 'button', className: 'chat-open' }, title, time);
+  open.addEventListener('click', () => selectChat(id));
+  const rename = h('button', { type: 'button', className: 'icon-btn', title: 'Rename', dataset: { testid: 'rename-chat' } }, '✎');
+  rename.addEventListener('click', () => startRename(id));
+  const del = h('button', { type: 'button', className: 'icon-btn icon-danger', title: 'Delete', dataset: { testid: 'delete-chat' } }, '✕');
+  del.addEventListener('click', () => deleteChat(id));
+  const li = h(
+    'li',
+    { className: 'chat-item', dataset: { testid: 'chat-item', chatId: id } },
+    open,
+    h('div', { className: 'chat-actions' }, rename, del),
+  );
+  return { li, open, title, time, rename, del, input: null };
+}
+
+function updateChatItem(item, chat) {
+  const title = chat.title || 'Untitled chat';
+  item.title.textContent = title;
+  item.time.textContent = shortTime(chat.updated_at);
+  if (chat.updated_at) {
+    item.time.dateTime = new Date(chat.updated_at).toISOString();
+    item.time.title = fullFmt.format(new Date(chat.updated_at));
+  }
+  const active = chat.id === state.currentId;
+  item.li.classList.toggle('active', active);
+  if (active) item.open.setAttribute('aria-current', 'page');
+  else item.open.removeAttribute('aria-current');
+  item.rename.setAttribute('aria-label', `Rename chat: ${title}`);
+  item.del.setAttribute('aria-label', `Delete chat: ${title}`);
+
+  const renaming = state.renamingId === chat.id;
+  if (renaming && !item.input) {
+    item.input = createRenameInput(chat.id, title);
+    item.open.replaceWith(item.input);
+  } else if (!renaming && item.input) {
+    const input = item.input;
+    item.input = null;
+    input.replaceWith(item.open);
+  }
+}
+
+function createRenameInput(id, title) {
+  const input = h('input', { type: 'text', className: 'rename-input', value: title, dataset: { testid: 'rename-input' } });
+  input.setAttribute('aria-label', 'New chat title (Enter to save, Escape to cancel)');
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.isComposing) {
+      e.preventDefault();
+      finishRename(id, input.value);
+    } else if (e.key === 'Escape') {
+      e.preventDefault();
+      finishRename(id, null);
+    }
+  });
+  input.addEventListener('blur', () => finishRename(id, input.value));
+  return input;
+}
+
+function startRename(id) {
+  if (state.renamingId && state.renamingId !== id) finishRename(state.renamingId, null);
+  state.renamingId = id;
+  renderChatList();
+  const item = chatItems.get(id);
+  if (item && item.input) {
+    item.input.focus();
+    item.input.select();
+  }
+}
+
+// value === null cancels.
+async function finishRename(id, value) {
+  if (state.renamingId !== id) return; // already finished (e.g. blur after Enter)
+  state.renamingId = null;
+  const chat = state.chats.find((c) => c.id === id);
+  const title = value === null ? '' : value.trim();
+  const item = chatItems.get(id);
+  const hadFocus = item && item.input && document.activeElement === item.input;
+  renderChatList();
+  if (hadFocus && item) item.open.focus();
+  if (!chat || !title || title === chat.title) return;
+
+  const oldTitle = chat.title;
+  upsertChat(Object.assign({}, chat, { title })); // optimistic
+  try {
+    upsertChat(await api('PATCH', `/api/chat?id=${enc(id)}`, { title }));
+  } catch (err) {
+    const now = state.chats.find((c) => c.id === id);
+    if (now && now.title === title) upsertChat(Object.assign({}, now, { title: oldTitle }));
+    showError(err.message);
+  }
+}
+
+async function deleteChat(id) {
+  const chat = state.chats.find((c) => c.id === id);
+  const name = chat ? chat.title : id;
+  if (!window.confirm(`Delete the chat “${name}”? This cannot be undone.`)) return;
+  try {
+    await api('DELETE', `/api/chat?id=${enc(id)}`);
+  } catch (err) {
+    if (err.status !== 404) {
+      showError(err.message);
+      return;
+    }
+  }
+  state.chats = state.chats.filter((c) => c.id !== id);
+  state.replyErrors.delete(id);
+  if (state.currentId === id) closeChat('');
+  renderChatList();
+  loadChats();
+}
+
+/* ---------- opening / closing chats ---------- */
+
+function resetConversation(id, chat) {
+  state.epoch += 1;
+  state.currentId = id;
+  state.currentChat = chat;
+  state.messages = [];
+  state.hasMore = false;
+  state.loadingEarlier = false;
+  messageNodes.clear();
+  setHash(id);
+}
+
+function closeChat(note) {
+  resetConversation(null, null);
+  state.loadingMessages = false;
+  state.emptyNote = note || '';
+  renderAll();
+}
+
+function selectChat(id) {
+  if (id !== state.currentId) openChat(id);
+}
+
+async function openChat(id) {
+  resetConversation(id, state.chats.find((c) => c.id === id) || null);
+  state.loadingMessages = true;
+  state.emptyNote = '';
+  clearBanner();
+  renderAll();
+  await syncOpenChat(true);
+}
+
+// Show a chat this tab has just created (it has no messages to fetch yet).
+function showNewChat(chat) {
+  resetConversation(chat.id, chat);
+  state.loadingMessages = false;
+  state.emptyNote = '';
+  renderAll();
+}
+
+// (Re)load the open chat's metadata and latest messages.
+async function syncOpenChat(opening) {
+  const id = state.currentId;
+  const epoch = state.epoch;
+  if (!id) return;
+  const [chatRes, msgRes] = await Promise.allSettled([
+    api('GET', `/api/chat?id=${enc(id)}`),
+    loadMessages(id),
+  ]);
+  if (epoch !== state.epoch) return;
+  if (chatRes.status === 'fulfilled') upsertChat(chatRes.value);
+  const failed = [chatRes, msgRes].find((r) => r.status === 'rejected');
+  if (!failed) return;
+  if (failed.reason.status === 404) {
+    if (opening) {
+      closeChat('');
+      showError(failed.reason.message);
+    } else {
+      closeChat('This chat was deleted.');
+    }
+    return;
+  }
+  state.loadingMessages = false;
+  renderMessages();
+  showError(failed.reason.message);
+}
+
+async function createChat() {
+  const chat = await api('POST', '/api/chats', selectedModel() || {});
+  upsertChat(chat);
+  showNewChat(chat);
+  return chat;
+}
+
+async function newChat() {
+  if (state.renamingId) finishRename(state.renamingId, null);
+  els.newChat.disabled = true;
+  try {
+    await createChat();
+    clearBanner();
+    els.composer.focus();
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    els.newChat.disabled = false;
+  }
+}
+
+/* ---------- messages ---------- */
+
+const lastMessageId = () => (state.messages.length ? state.messages[state.messages.length - 1].id : null);
+
+async function loadMessages(chatId) {
+  const epoch = state.epoch;
+  const data = await api('GET', `/api/messages?chat=${enc(chatId)}&limit=${PAGE_SIZE}`);
+  if (epoch !== state.epoch) return;
+  const before = lastMessageId();
+  mergeLatest(Array.isArray(data.messages) ? data.messages : [], Boolean(data.has_more));
+  state.loadingMessages = false;
+  const last = state.messages[state.messages.length - 1];
+  if (last && last.role === 'assistant' && !isPending(chatId)) state.replyErrors.delete(chatId);
+  renderMessages();
+  if (lastMessageId() !== before) scrollToBottom();
+}
+
+// Merge a freshly fetched latest page into what is shown: keep earlier pages
+// the user loaded, and keep local messages (e.g. a reply that arrived while
+// this request was in flight) that continue the fetched branch.
+function mergeLatest(fresh, hasMore) {
+  const old = state.messages;
+  let merged;
+  const idx = fresh.length ? old.findIndex((m) => m.id === fresh[0].id) : -1;
+  if (idx > 0) {
+    merged = old.slice(0, idx).concat(fresh);
+  } else {
+    merged = fresh.slice();
+    state.hasMore = hasMore;
+  }
+  const ids = new Set(merged.map((m) => m.id));
+  for (;;) {
+    const tail = merged.length ? merged[merged.length - 1].id : null;
+    const next = old.find((m) => m.parent === tail && !ids.has(m.id));
+    if (!next) break;
+    merged.push(next);
+    ids.add(next.id);
+  }
+  state.messages = merged;
+}
+
+function appendMessage(message) {
+  if (!message || state.messages.some((m) => m.id === message.id)) return;
+  state.messages.push(message);
+  state.loadingMessages = false;
+  renderMessages();
+  scrollToBottom();
+}
+
+async function loadEarlier() {
+  if (state.loadingEarlier || !state.messages.length || !state.currentId) return;
+  const epoch = state.epoch;
+  const chatId = state.currentId;
+  const oldest = state.messages[0].id;
+  state.loadingEarlier = true;
+  renderLoadEarlier();
+  try {
+    const data = await api('GET', `/api/messages?chat=${enc(chatId)}&limit=${PAGE_SIZE}&before=${enc(oldest)}`);
+    if (epoch !== state.epoch || !state.messages.length || state.messages[0].id !== oldest) return;
+    const known = new Set(state.messages.map((m) => m.id));
+    const older = (data.messages || []).filter((m) => !known.has(m.id));
+    const conv = els.conversation;
+    const prevHeight = conv.scrollHeight;
+    const prevTop = conv.scrollTop;
+    state.messages = older.concat(state.messages);
+    state.hasMore = Boolean(data.has_more);
+    renderMessages();
+    conv.scrollTop = conv.scrollHeight - prevHeight + prevTop; // keep the view where it was
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    state.loadingEarlier = false;
+    renderLoadEarlier();
+  }
+}
+
+function createMessageNode(m) {
+  const role = m.role === 'assistant' || m.role === 'user' ? m.role : 'other';
+  const node = h('article', {
+    className: `msg msg-${role}`,
+    dataset: { testid: 'message', role: String(m.role), messageId: String(m.id) },
+  });
+  const who = role === 'user' ? 'You' : role === 'assistant' ? 'Assistant' : String(m.role);
+  node.append(
+    h('span', { className: 'sr-only' }, `${who}: `),
+    h('div', { className: 'bubble' }, h('div', { className: 'msg-content', dataset: { testid: 'message-content' } }, String(m.content == null ? '' : m.content))),
+  );
+  const meta = h('div', { className: 'msg-meta' });
+  if (role === 'assistant' && (m.model || m.provider)) {
+    const model = h('span', { className: 'msg-model', dataset: { provider: m.provider || '', model: m.model || '' } }, modelLabel(m.provider, m.model));
+    model.title = modelKey(m.provider || '?', m.model || '?');
+    meta.append(model);
+  }
+  if (m.created_at) {
+    const when = h('time', { className: 'msg-time', dateTime: new Date(m.created_at).toISOString() }, timeFmt.format(new Date(m.created_at)));
+    when.title = fullFmt.format(new Date(m.created_at));
+    meta.append(when);
+  }
+  if (meta.childNodes.length) node.append(meta);
+  return node;
+}
+
+// Model names arrive with /api/providers, possibly after messages were drawn.
+function refreshModelLabels() {
+  for (const node of messageNodes.values()) {
+    const el = node.querySelector('.msg-model');
+    if (el) el.textContent = modelLabel(el.dataset.provider, el.dataset.model);
+  }
+}
+
+function emptyStateNode() {
+  if (!cache.empty) cache.empty = h('div', { className: 'empty-state', dataset: { testid: 'empty-state' } });
+  let text;
+  if (state.currentId && state.loadingMessages) text = 'Loading messages…';
+  else if (state.currentId) text = 'No messages yet. Say hello below to start the conversation.';
+  else text = `${state.emptyNote ? state.emptyNote + ' ' : ''}No chat selected. Pick a chat from the list, or type a message below to start a new one.`;
+  if (cache.empty.textContent !== text) cache.empty.textContent = text;
+  return cache.empty;
+}
+
+function thinkingNode() {
+  if (!cache.thinking) {
+    cache.thinking = h(
+      'div',
+      { className: 'msg msg-assistant msg-thinking', dataset: { testid: 'thinking' } },
+      h('div', { className: 'bubble' }, 'Thinking', h('span', { className: 'dots', attrs: { 'aria-hidden': 'true' } }, '…')),
+    );
+  }
+  return cache.thinking;
+}
+
+function replyErrorNode(chatId, message) {
+  const key = `${chatId}\n${message}`;
+  if (cache.replyError && cache.replyError.key === key) return cache.replyError.node;
+  const retry = h('button', { type: 'button', className: 'btn btn-small', dataset: { testid: 'retry' } }, 'Retry');
+  retry.addEventListener('click', () => requestReply(chatId));
+  const node = h(
+    'div',
+    { className: 'notice notice-error reply-error', dataset: { testid: 'error' }, attrs: { role: 'alert' } },
+    h('span', { className: 'notice-text' }, h('strong', {}, 'No reply. '), message),
+    retry,
+  );
+  cache.replyError = { key, node };
+  return node;
+}
+
+function renderMessages() {
+  const nodes = [];
+  const live = new Set();
+  for (const m of state.messages) {
+    let node = messageNodes.get(m.id);
+    if (!node) {
+      node = createMessageNode(m);
+      messageNodes.set(m.id, node);
+    }
+    live.add(m.id);
+    nodes.push(node);
+  }
+  for (const id of Array.from(messageNodes.keys())) if (!live.has(id)) messageNodes.delete(id);
+
+  const pending = isPending(state.currentId);
+  if (!state.messages.length && !pending) nodes.push(emptyStateNode());
+  if (pending) nodes.push(thinkingNode());
+  const error = state.currentId && !pending ? state.replyErrors.get(state.currentId) : null;
+  if (error) nodes.push(replyErrorNode(state.currentId, error));
+  reconcile(els.messages, nodes);
+  renderLoadEarlier();
+  updateComposer();
+}
+
+function renderLoadEarlier() {
+  const show = Boolean(state.currentId && state.hasMore && state.messages.length);
+  if (show && !els.loadEarlier.isConnected) els.conversation.insertBefore(els.loadEarlier, els.messages);
+  else if (!show && els.loadEarlier.isConnected) els.loadEarlier.remove();
+  els.loadEarlier.disabled = state.loadingEarlier;
+  els.loadEarlier.textContent = state.loadingEarlier ? 'Loading…' : 'Load earlier messages';
+}
+
+function scrollToBottom() {
+  els.conversation.scrollTop = els.conversation.scrollHeight;
+}
+
+/* ---------- sending ---------- */
+
+async function sendMessage() {
+  const raw = els.composer.value;
+  const content = raw.trim();
+  if (!content || state.sending || isPending(state.currentId)) return;
+  state.sending = true;
+  setBusy(1);
+  updateComposer();
+  els.composer.value = '';
+  resizeComposer();
+  let chatId = state.currentId;
+  try {
+    if (!chatId) chatId = (await createChat()).id;
+    const res = await api('POST', `/api/messages?chat=${enc(chatId)}`, { content });
+    state.replyErrors.delete(chatId);
+    upsertChat(res.chat);
+    if (state.currentId === chatId) appendMessage(res.message);
+  } catch (err) {
+    if (!els.composer.value) {
+      els.composer.value = raw; // give the text back so nothing is lost
+      resizeComposer();
+    }
+    showError(err.message);
+    return;
+  } finally {
+    state.sending = false;
+    setBusy(-1);
+    updateComposer();
+  }
+  loadChats(); // the title may have been set from the first message
+  await requestReply(chatId);
+}
+
+async function requestReply(chatId) {
+  if (isPending(chatId)) return;
+  state.pendingReplies.add(chatId);
+  state.replyErrors.delete(chatId);
+  setBusy(1);
+  if (state.currentId === chatId) {
+    renderMessages();
+    scrollToBottom();
+  }
+  try {
+    const res = await api('POST', `/api/reply?chat=${enc(chatId)}`, {});
+    upsertChat(res.chat);
+    if (state.currentId === chatId) appendMessage(res.message);
+  } catch (err) {
+    state.replyErrors.set(chatId, err.message);
+  } finally {
+    state.pendingReplies.delete(chatId);
+    if (state.currentId === chatId) {
+      renderMessages();
+      scrollToBottom();
+    }
+    setBusy(-1);
+  }
+  loadChats();
+}
+
+function updateComposer() {
+  const blocked = state.sending || isPending(state.currentId);
+  els.send.disabled = blocked;
+  els.form.setAttribute('aria-busy', blocked ? 'true' : 'false');
+}
+
+function resizeComposer() {
+  const lines = els.composer.value.split('\n').length;
+  els.composer.rows = Math.min(8, Math.max(1, lines));
+}
+
+/* ---------- header ---------- */
+
+function renderHeader() {
+  const chat = state.currentChat;
+  let title = 'New conversation';
+  if (chat) title = chat.title || 'Untitled chat';
+  else if (state.currentId) title = 'Loading…';
+  els.heading.textContent = title;
+  document.title = chat ? `${title} · Chat` : 'Chat';
+}
+
+function renderAll() {
+  renderChatList();
+  renderHeader();
+  syncModelSelect();
+  renderMessages();
+}
+
+/* ---------- live updates (WebSocket) ---------- */
+
+const socket = { ws: null, delay: 1000, retryTimer: null, pingTimer: null };
+const changedChats = new Set();
+let changeTimer = null;
+
+function setConnStatus(kind, text) {
+  els.connStatus.dataset.state = kind;
+  els.connStatus.textContent = text;
+}
+
+function socketOpen() {
+  return Boolean(socket.ws && socket.ws.readyState === WebSocket.OPEN);
+}
+
+function connectSocket() {
+  socket.retryTimer = null;
+  let ws;
+  try {
+    ws = new WebSocket(`${location.protocol === 'https:' ? 'wss://' : 'ws://'}${location.host}/ws`);
+  } catch (_) {
+    scheduleReconnect();
+    return;
+  }
+  socket.ws = ws;
+  setConnStatus('connecting', 'Connecting…');
+  ws.addEventListener('open', () => {
+    socket.delay = 1000;
+    setConnStatus('live', 'Live updates on');
+    socket.pingTimer = setInterval(() => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ping' }));
+    }, PING_INTERVAL_MS);
+    refreshAll(); // catch up on anything missed while disconnected
+  });
+  ws.addEventListener('message', (e) => handleSocketMessage(e.data));
+  ws.addEventListener('close', () => {
+    clearInterval(socket.pingTimer);
+    if (socket.ws === ws) socket.ws = null;
+    scheduleReconnect();
+  });
+}
+
+function scheduleReconnect() {
+  if (socket.retryTimer) return;
+  const delay = socket.delay;
+  socket.delay = Math.min(socket.delay * 2, MAX_BACKOFF_MS);
+  setConnStatus('offline', `Live updates offline, retrying in ${Math.round(delay / 1000)}s`);
+  socket.retryTimer = setTimeout(connectSocket, delay);
+}
+
+function handleSocketMessage(raw) {
+  let msg;
+  try {
+    msg = JSON.parse(raw);
+  } catch (_) {
+    return;
+  }
+  if (!msg || msg.type !== 'changed') return;
+  noteChange(typeof msg.chat === 'string' ? msg.chat : null);
+}
+
+// Coalesce bursts of events (a send produces several) into one refresh.
+function noteChange(chatId) {
+  changedChats.add(chatId);
+  if (!changeTimer) changeTimer = setTimeout(flushChanges, 80);
+}
+
+function flushChanges() {
+  changeTimer = null;
+  const touchesCurrent = Boolean(state.currentId) && (changedChats.has(state.currentId) || changedChats.has(null));
+  changedChats.clear();
+  loadChats();
+  if (touchesCurrent) syncOpenChat(false);
+}
+
+function refreshAll() {
+  if (document.body.dataset.ready !== '1') return;
+  loadChats();
+  if (state.currentId && !state.loadingMessages) syncOpenChat(false);
+}
+
+/* ---------- wiring ---------- */
+
+function bindElements() {
+  els.newChat = document.getElementById('new-chat');
+  els.chatList = document.getElementById('chat-list');
+  els.connStatus = document.getElementById('conn-status');
+  els.heading = document.getElementById('chat-heading');
+  els.modelSelect = document.getElementById('model-select');
+  els.notices = document.getElementById('notices');
+  els.conversation = document.getElementById('conversation');
+  els.messages = document.getElementById('messages');
+  els.form = document.getElementById('composer-form');
+  els.composer = document.getElementById('composer');
+  els.send = document.getElementById('send');
+  els.loadEarlier = h('button', { type: 'button', className: 'btn btn-small load-earlier', dataset: { testid: 'load-earlier' } }, 'Load earlier messages');
+}
+
+function bindEvents() {
+  els.newChat.addEventListener('click', newChat);
+  els.modelSelect.addEventListener('change', changeModel);
+  els.loadEarlier.addEventListener('click', loadEarlier);
+  els.form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    sendMessage();
+  });
+  els.composer.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      sendMessage();
+    }
+  });
+  els.composer.addEventListener('input', resizeComposer);
+  window.addEventListener('hashchange', () => {
+    const id = hashChatId();
+    if (id === state.currentId) return;
+    if (id) openChat(id);
+    else closeChat('');
+  });
+  // Without a socket, refresh when the user comes back to the tab.
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && !socketOpen()) refreshAll();
+  });
+  window.addEventListener('unhandledrejection', (e) => {
+    const reason = e.reason;
+    showError(reason && reason.message ? reason.message : 'Something went wrong.');
+  });
+}
+
+async function init() {
+  bindElements();
+  bindEvents();
+  renderAll();
+  await Promise.all([loadProviders(), loadChats()]);
+  const id = hashChatId();
+  if (id) await openChat(id);
+  document.body.dataset.ready = '1';
+  connectSocket();
+  setInterval(renderChatList, 60 * 1000); // keep relative times fresh
+}
+
+init();

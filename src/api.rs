@@ -1,0 +1,466 @@
+//! The routes: the web page and the JSON API.
+//!
+//! Theater 0.2.1's HTTP framework matches routes by exact path, so identifiers travel in
+//! the query string (`/api/chat?id=c1`) rather than in the path.
+
+use crate::catalog::{Catalog, CatalogError};
+use crate::chats::{Chat, ChatId, ChatStore, Message, MessageId, NewChat, Role, StoreError};
+use crate::config::ActorConfig;
+use crate::http::{self, ApiError, Request};
+use crate::port::{Host, HttpRequest, HttpResponse};
+use crate::providers::{self, ProviderError, Turn};
+use serde_json::{json, Map, Value};
+
+/// Every (method, path) the server registers.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/"),
+    ("GET", "/app.js"),
+    ("GET", "/style.css"),
+    ("GET", "/api/health"),
+    ("GET", "/api/providers"),
+    ("GET", "/api/chats"),
+    ("POST", "/api/chats"),
+    ("GET", "/api/chat"),
+    ("PATCH", "/api/chat"),
+    ("DELETE", "/api/chat"),
+    ("GET", "/api/messages"),
+    ("POST", "/api/messages"),
+    ("POST", "/api/reply"),
+];
+
+pub const WEBSOCKET_PATH: &str = "/ws";
+
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_MESSAGE_CHARS: usize = 100_000;
+pub const DEFAULT_PAGE: usize = 50;
+pub const MAX_PAGE: usize = 200;
+/// Messages of the current branch sent to a model, newest last.
+pub const MAX_CONTEXT_MESSAGES: usize = 100;
+const AUTO_TITLE_CHARS: usize = 60;
+
+const INDEX_HTML: &str = include_str!("../assets/web/index.html");
+const APP_JS: &str = include_str!("../assets/web/app.js");
+const STYLE_CSS: &str = include_str!("../assets/web/style.css");
+
+/// A handled request: the response, and the chat it changed (for live updates).
+#[derive(Debug)]
+pub struct Outcome {
+    pub response: HttpResponse,
+    pub changed: Option<ChatId>,
+}
+
+pub fn handle<H: Host>(host: &H, config: &ActorConfig, raw: HttpRequest) -> Outcome {
+    let method = raw.method.clone();
+    let result = Request::parse(raw).and_then(|request| {
+        request.check(&config.host)?;
+        route(host, config, &request)
+    });
+    match result {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            if error.status >= 500 {
+                host.log(&format!("chat: {method} failed: {error}"));
+            }
+            Outcome {
+                response: error.into_response(),
+                changed: None,
+            }
+        }
+    }
+}
+
+fn route<H: Host>(host: &H, config: &ActorConfig, request: &Request) -> Result<Outcome, ApiError> {
+    let api = Api {
+        host,
+        store: ChatStore::new(host, &config.store_id),
+        catalog: Catalog::builtin().map_err(|e| ApiError::new(500, "internal", e.to_string()))?,
+    };
+    let unchanged = |response| Outcome {
+        response,
+        changed: None,
+    };
+    match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/") => Ok(unchanged(http::asset(
+            "text/html; charset=utf-8",
+            INDEX_HTML,
+        ))),
+        ("GET", "/app.js") => Ok(unchanged(http::asset(
+            "text/javascript; charset=utf-8",
+            APP_JS,
+        ))),
+        ("GET", "/style.css") => Ok(unchanged(http::asset("text/css; charset=utf-8", STYLE_CSS))),
+        ("GET", "/api/health") => Ok(unchanged(http::json(
+            200,
+            &json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") }),
+        ))),
+        ("GET", "/api/providers") => Ok(unchanged(api.providers())),
+        ("GET", "/api/chats") => api.list_chats().map(unchanged),
+        ("POST", "/api/chats") => api.create_chat(request),
+        ("GET", "/api/chat") => api.get_chat(request).map(unchanged),
+        ("PATCH", "/api/chat") => api.update_chat(request),
+        ("DELETE", "/api/chat") => api.delete_chat(request),
+        ("GET", "/api/messages") => api.list_messages(request).map(unchanged),
+        ("POST", "/api/messages") => api.post_message(request),
+        ("POST", "/api/reply") => api.reply(request),
+        _ => Err(ApiError::not_found(format!(
+            "no route for {} {}",
+            request.method, request.path
+        ))),
+    }
+}
+
+struct Api<'a, H: Host> {
+    host: &'a H,
+    store: ChatStore<'a, H>,
+    catalog: Catalog,
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::ChatNotFound(_) | StoreError::MessageNotFound(_) => {
+                ApiError::not_found(error.to_string())
+            }
+            StoreError::WrongChat { .. } => ApiError::bad_request(error.to_string()),
+            StoreError::Corrupt { .. } => ApiError::new(500, "storage_corrupt", error.to_string()),
+            StoreError::Host(_) => ApiError::new(500, "storage_failed", error.to_string()),
+        }
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(error: CatalogError) -> Self {
+        ApiError::bad_request(error.to_string())
+    }
+}
+
+impl From<ProviderError> for ApiError {
+    fn from(error: ProviderError) -> Self {
+        let message = error.to_string();
+        match error {
+            ProviderError::NotConfigured { .. } => {
+                ApiError::new(503, "provider_not_configured", message)
+            }
+            ProviderError::RateLimited { retry_after, .. } => ApiError {
+                retry_after,
+                ..ApiError::new(429, "provider_rate_limited", message)
+            },
+            ProviderError::Unreachable(_) => ApiError::new(502, "provider_unreachable", message),
+            ProviderError::Auth { .. } => ApiError::new(502, "provider_auth", message),
+            ProviderError::Rejected { .. } => ApiError::new(502, "provider_rejected", message),
+            ProviderError::Upstream { .. } => ApiError::new(502, "provider_failed", message),
+            ProviderError::Malformed(_) | ProviderError::Empty => {
+                ApiError::new(502, "provider_bad_reply", message)
+            }
+        }
+    }
+}
+
+pub fn chat_view(chat: &Chat) -> Value {
+    json!({
+        "id": chat.id,
+        "title": chat.title,
+        "created_at": chat.created_at,
+        "updated_at": chat.updated_at,
+        "message_count": chat.message_count,
+        "head": chat.head,
+        "provider": chat.provider,
+        "model": chat.model,
+    })
+}
+
+pub fn message_view(id: &MessageId, message: &Message) -> Value {
+    json!({
+        "id": id,
+        "parent": message.parent,
+        "role": message.role,
+        "content": message.content,
+        "created_at": message.created_at,
+        "provider": message.provider,
+        "model": message.model,
+        "usage": message.usage,
+    })
+}
+
+fn chat_id(request: &Request, name: &str) -> Result<ChatId, ApiError> {
+    let text = request.required_query(name)?;
+    ChatId::parse(text).ok_or_else(|| ApiError::not_found(format!("chat {text:?} does not exist")))
+}
+
+fn optional_string(body: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(ApiError::bad_request(format!("{name:?} must be a string"))),
+    }
+}
+
+fn clean_title(title: &str) -> Result<String, ApiError> {
+    let title: String = title
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(ApiError::bad_request("the title must not be empty"));
+    }
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "the title is longer than {MAX_TITLE_CHARS} characters"
+        )));
+    }
+    Ok(title.to_string())
+}
+
+/// A title from the first line of the first message.
+fn auto_title(content: &str) -> String {
+    let line = content
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    let line: String = line
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    providers::excerpt(&line, AUTO_TITLE_CHARS)
+}
+
+impl<H: Host> Api<'_, H> {
+    fn providers(&self) -> HttpResponse {
+        let providers: Vec<Value> = self
+            .catalog
+            .providers
+            .iter()
+            .map(|entry| {
+                let available = providers::availability(self.host, &entry.id);
+                let models: Vec<Value> = entry
+                    .models
+                    .iter()
+                    .map(|m| json!({ "id": m.id, "name": m.name }))
+                    .collect();
+                json!({
+                    "id": entry.id,
+                    "name": entry.name,
+                    "available": available.is_ok(),
+                    "unavailable_reason": available.err(),
+                    "open_model_list": entry.open_model_list,
+                    "models": models,
+                })
+            })
+            .collect();
+        let (provider, model) = self.catalog.default_model();
+        http::json(
+            200,
+            &json!({ "providers": providers, "default": { "provider": provider, "model": model } }),
+        )
+    }
+
+    fn list_chats(&self) -> Result<HttpResponse, ApiError> {
+        let chats: Vec<Value> = self.store.list()?.iter().map(chat_view).collect();
+        Ok(http::json(200, &json!({ "chats": chats })))
+    }
+
+    /// Provider and model from a body, each defaulting to `current`, checked together.
+    fn pick_model(
+        &self,
+        body: &Map<String, Value>,
+        current: (String, String),
+    ) -> Result<(String, String), ApiError> {
+        let provider = optional_string(body, "provider")?;
+        let model = optional_string(body, "model")?;
+        let picked = match (provider, model) {
+            (None, None) => current,
+            (Some(provider), None) => {
+                let first = self
+                    .catalog
+                    .provider(&provider)?
+                    .models
+                    .first()
+                    .map(|m| m.id.clone())
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!("provider {provider:?} lists no model"))
+                    })?;
+                (provider, first)
+            }
+            (provider, Some(model)) => (provider.unwrap_or(current.0), model),
+        };
+        self.catalog.check(&picked.0, &picked.1)?;
+        Ok(picked)
+    }
+
+    fn create_chat(&self, request: &Request) -> Result<Outcome, ApiError> {
+        let body = request.json_object()?;
+        let title = optional_string(&body, "title")?
+            .map(|t| clean_title(&t))
+            .transpose()?;
+        let (provider, model) = self.pick_model(&body, self.catalog.default_model())?;
+        let chat = self.store.create(NewChat {
+            title,
+            provider,
+            model,
+        })?;
+        Ok(Outcome {
+            response: http::json(201, &chat_view(&chat)),
+            changed: Some(chat.id),
+        })
+    }
+
+    fn get_chat(&self, request: &Request) -> Result<HttpResponse, ApiError> {
+        let chat = self.store.get(&chat_id(request, "id")?)?;
+        Ok(http::json(200, &chat_view(&chat)))
+    }
+
+    fn update_chat(&self, request: &Request) -> Result<Outcome, ApiError> {
+        let mut chat = self.store.get(&chat_id(request, "id")?)?;
+        let body = request.json_object()?;
+        if !["title", "provider", "model"]
+            .iter()
+            .any(|key| body.contains_key(*key))
+        {
+            return Err(ApiError::bad_request(
+                "send at least one of \"title\", \"provider\", \"model\"",
+            ));
+        }
+        if let Some(title) = optional_string(&body, "title")? {
+            chat.title = clean_title(&title)?;
+            chat.titled = true;
+        }
+        let (provider, model) =
+            self.pick_model(&body, (chat.provider.clone(), chat.model.clone()))?;
+        chat.provider = provider;
+        chat.model = model;
+        let chat = self.store.update(chat)?;
+        Ok(Outcome {
+            response: http::json(200, &chat_view(&chat)),
+            changed: Some(chat.id),
+        })
+    }
+
+    fn delete_chat(&self, request: &Request) -> Result<Outcome, ApiError> {
+        let id = chat_id(request, "id")?;
+        self.store.delete(&id)?;
+        Ok(Outcome {
+            response: http::no_content(),
+            changed: Some(id),
+        })
+    }
+
+    fn list_messages(&self, request: &Request) -> Result<HttpResponse, ApiError> {
+        let chat = self.store.get(&chat_id(request, "chat")?)?;
+        let limit = match request.query("limit") {
+            None => DEFAULT_PAGE,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or_else(|| ApiError::bad_request(format!("limit must be 1 to {MAX_PAGE}")))?,
+        };
+        let before =
+            match request.query("before") {
+                None => None,
+                Some(text) => Some(MessageId::parse(text).ok_or_else(|| {
+                    ApiError::bad_request(format!("{text:?} is not a message id"))
+                })?),
+            };
+        let page = self.store.page(&chat, before.as_ref(), limit)?;
+        let messages: Vec<Value> = page
+            .messages
+            .iter()
+            .map(|(id, message)| message_view(id, message))
+            .collect();
+        Ok(http::json(
+            200,
+            &json!({ "messages": messages, "has_more": page.has_more }),
+        ))
+    }
+
+    fn post_message(&self, request: &Request) -> Result<Outcome, ApiError> {
+        let mut chat = self.store.get(&chat_id(request, "chat")?)?;
+        let body = request.json_object()?;
+        let content = optional_string(&body, "content")?
+            .ok_or_else(|| ApiError::bad_request("\"content\" is required"))?;
+        if content.trim().is_empty() {
+            return Err(ApiError::bad_request("the message is empty"));
+        }
+        if content.chars().count() > MAX_MESSAGE_CHARS {
+            return Err(ApiError::new(
+                413,
+                "message_too_long",
+                format!("the message is longer than {MAX_MESSAGE_CHARS} characters"),
+            ));
+        }
+        if !chat.titled {
+            chat.title = auto_title(&content);
+            chat.titled = true;
+        }
+        let (id, message, chat) = self.store.append(chat, Role::User, content, None)?;
+        Ok(Outcome {
+            response: http::json(
+                201,
+                &json!({ "message": message_view(&id, &message), "chat": chat_view(&chat) }),
+            ),
+            changed: Some(chat.id),
+        })
+    }
+
+    fn reply(&self, request: &Request) -> Result<Outcome, ApiError> {
+        let chat = self.store.get(&chat_id(request, "chat")?)?;
+        let body = request.json_object()?;
+        let (provider_id, model) =
+            self.pick_model(&body, (chat.provider.clone(), chat.model.clone()))?;
+        let context = self.store.page(&chat, None, MAX_CONTEXT_MESSAGES)?;
+        match context.messages.last() {
+            Some((_, last)) if last.role == Role::User => {}
+            Some(_) => {
+                return Err(ApiError::new(
+                    409,
+                    "nothing_to_answer",
+                    "the last message is already a reply; send a message first",
+                ))
+            }
+            None => {
+                return Err(ApiError::new(
+                    409,
+                    "nothing_to_answer",
+                    "the chat has no messages yet",
+                ))
+            }
+        }
+        let turns: Vec<Turn> = context
+            .messages
+            .into_iter()
+            .map(|(_, m)| Turn {
+                role: m.role,
+                content: m.content,
+            })
+            .collect();
+        let provider = providers::resolve(self.host, &provider_id)?;
+        let started = self.host.now_ms();
+        let result = providers::complete(self.host, provider.as_ref(), &model, &turns);
+        let elapsed = self.host.now_ms().saturating_sub(started);
+        let outcome = match &result {
+            Ok(_) => "ok".to_string(),
+            Err(error) => error.to_string(),
+        };
+        self.host.log(&format!(
+            "chat: reply chat={} provider={provider_id} model={model} turns={} ms={elapsed}: {outcome}",
+            chat.id,
+            turns.len()
+        ));
+        let completion = result?;
+        let (id, message, chat) = self.store.append(
+            chat,
+            Role::Assistant,
+            completion.content,
+            Some((provider_id, model, completion.usage)),
+        )?;
+        Ok(Outcome {
+            response: http::json(
+                201,
+                &json!({ "message": message_view(&id, &message), "chat": chat_view(&chat) }),
+            ),
+            changed: Some(chat.id),
+        })
+    }
+}

@@ -1,0 +1,543 @@
+//! Chats and messages in Theater's content store.
+//!
+//! A message is an immutable object whose id is its content hash and which names its
+//! parent, so a conversation is a Merkle DAG like git's commits; editing or regenerating
+//! adds a sibling without touching history. A chat is a small mutable record (behind the
+//! label `chat.<id>`) that points at the head of its current branch. The label
+//! `chats.index` lists the live chats and the next id, so ids are never reused.
+//!
+//! Costs: appending is O(1) host calls whatever the history length; reading a page of
+//! history is O(page); listing chats is O(chats).
+
+use crate::port::{Host, HostError};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use thiserror::Error;
+
+const INDEX_LABEL: &str = "chats.index";
+const SCHEMA: u32 = 1;
+
+/// `c` followed by a decimal counter, e.g. `c12`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ChatId(String);
+
+impl ChatId {
+    fn from_number(n: u64) -> Self {
+        Self(format!("c{n}"))
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let digits = text.strip_prefix('c')?;
+        let valid = !digits.is_empty()
+            && digits.len() <= 19
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0');
+        valid.then(|| Self(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn label(&self) -> String {
+        format!("chat.{}", self.0)
+    }
+}
+
+impl TryFrom<String> for ChatId {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text).ok_or_else(|| format!("invalid chat id {text:?}"))
+    }
+}
+
+impl From<ChatId> for String {
+    fn from(id: ChatId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for ChatId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The content hash of a message: 40 lowercase hex digits (SHA-1 in Theater's store).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MessageId(String);
+
+impl MessageId {
+    pub fn parse(text: &str) -> Option<Self> {
+        let valid = text.len() == 40
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        valid.then(|| Self(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for MessageId {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text).ok_or_else(|| format!("invalid message id {text:?}"))
+    }
+}
+
+impl From<MessageId> for String {
+    fn from(id: MessageId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+/// Token counts reported by a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// An immutable message. Its id is the hash of this object as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    #[serde(default)]
+    pub v: u32,
+    pub chat: ChatId,
+    pub parent: Option<MessageId>,
+    pub role: Role,
+    pub content: String,
+    pub created_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
+
+/// The mutable record of one chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chat {
+    #[serde(default)]
+    pub v: u32,
+    pub id: ChatId,
+    pub title: String,
+    /// False until the user names the chat or its first message does.
+    #[serde(default)]
+    pub titled: bool,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub head: Option<MessageId>,
+    /// Messages on the current branch, root to head.
+    pub message_count: u64,
+    pub provider: String,
+    pub model: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+struct ChatIndex {
+    #[serde(default)]
+    v: u32,
+    next_id: u64,
+    /// Live chats, oldest first.
+    chats: Vec<ChatId>,
+}
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("chat {0} does not exist")]
+    ChatNotFound(ChatId),
+    #[error("message {0} does not exist")]
+    MessageNotFound(MessageId),
+    #[error("message {message} does not belong to chat {chat}")]
+    WrongChat { message: MessageId, chat: ChatId },
+    #[error("stored {what} is unreadable: {detail}")]
+    Corrupt { what: String, detail: String },
+    #[error(transparent)]
+    Host(#[from] HostError),
+}
+
+/// One page of history, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub messages: Vec<(MessageId, Message)>,
+    /// Whether older messages exist before the first one returned.
+    pub has_more: bool,
+}
+
+/// Settings of a new chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChat {
+    pub title: Option<String>,
+    pub provider: String,
+    pub model: String,
+}
+
+pub const DEFAULT_TITLE: &str = "New chat";
+
+/// Chats of one store, reached through the host port.
+pub struct ChatStore<'a, H: Host> {
+    host: &'a H,
+    store_id: &'a str,
+}
+
+impl<'a, H: Host> ChatStore<'a, H> {
+    pub fn new(host: &'a H, store_id: &'a str) -> Self {
+        Self { host, store_id }
+    }
+
+    fn put_json<T: Serialize>(&self, value: &T) -> Result<String, StoreError> {
+        let bytes = serde_json::to_vec(value).map_err(|error| StoreError::Corrupt {
+            what: "record".to_string(),
+            detail: error.to_string(),
+        })?;
+        Ok(self.host.store_put(self.store_id, &bytes)?)
+    }
+
+    fn get_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        hash: &str,
+        what: &str,
+    ) -> Result<T, StoreError> {
+        let bytes = self.host.store_get(self.store_id, hash)?;
+        serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt {
+            what: what.to_string(),
+            detail: error.to_string(),
+        })
+    }
+
+    fn load_index(&self) -> Result<ChatIndex, StoreError> {
+        match self.host.label_get(self.store_id, INDEX_LABEL)? {
+            None => Ok(ChatIndex {
+                v: SCHEMA,
+                next_id: 1,
+                chats: Vec::new(),
+            }),
+            Some(hash) => self.get_json(&hash, "chat index"),
+        }
+    }
+
+    fn save_index(&self, index: &ChatIndex) -> Result<(), StoreError> {
+        let hash = self.put_json(index)?;
+        Ok(self.host.label_set(self.store_id, INDEX_LABEL, &hash)?)
+    }
+
+    fn save_chat(&self, chat: &Chat) -> Result<(), StoreError> {
+        let hash = self.put_json(chat)?;
+        Ok(self
+            .host
+            .label_set(self.store_id, &chat.id.label(), &hash)?)
+    }
+
+    /// Creates a chat with a fresh id. The index is written first, so a crash between
+    /// the two writes can orphan an id but never hand the same id out twice.
+    pub fn create(&self, new: NewChat) -> Result<Chat, StoreError> {
+        let mut index = self.load_index()?;
+        let id = ChatId::from_number(index.next_id.max(1));
+        index.next_id = index.next_id.max(1).saturating_add(1);
+        index.v = SCHEMA;
+        index.chats.push(id.clone());
+        self.save_index(&index)?;
+        let now = self.host.now_ms();
+        let chat = Chat {
+            v: SCHEMA,
+            id,
+            titled: new.title.is_some(),
+            title: new.title.unwrap_or_else(|| DEFAULT_TITLE.to_string()),
+            created_at: now,
+            updated_at: now,
+            head: None,
+            message_count: 0,
+            provider: new.provider,
+            model: new.model,
+        };
+        self.save_chat(&chat)?;
+        Ok(chat)
+    }
+
+    pub fn get(&self, id: &ChatId) -> Result<Chat, StoreError> {
+        match self.host.label_get(self.store_id, &id.label())? {
+            None => Err(StoreError::ChatNotFound(id.clone())),
+            Some(hash) => self.get_json(&hash, &format!("chat {id}")),
+        }
+    }
+
+    /// Live chats, most recently updated first.
+    pub fn list(&self) -> Result<Vec<Chat>, StoreError> {
+        let index = self.load_index()?;
+        let mut chats = Vec::with_capacity(index.chats.len());
+        for id in &index.chats {
+            match self.get(id) {
+                Ok(chat) => chats.push(chat),
+                // An id whose record was never written (a crash mid-create) is skipped.
+                Err(StoreError::ChatNotFound(_)) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        chats.sort_by(|a, b| {
+            b.updated_at
+                .cmp(&a.updated_at)
+                .then_with(|| b.created_at.cmp(&a.created_at))
+                .then_with(|| b.id.as_str().len().cmp(&a.id.as_str().len()))
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        Ok(chats)
+    }
+
+    /// Writes a changed chat record, stamping `updated_at`.
+    pub fn update(&self, mut chat: Chat) -> Result<Chat, StoreError> {
+        chat.updated_at = self.host.now_ms().max(chat.updated_at);
+        self.save_chat(&chat)?;
+        Ok(chat)
+    }
+
+    pub fn delete(&self, id: &ChatId) -> Result<(), StoreError> {
+        self.get(id)?;
+        let mut index = self.load_index()?;
+        index.chats.retain(|live| live != id);
+        self.save_index(&index)?;
+        Ok(self.host.label_remove(self.store_id, &id.label())?)
+    }
+
+    pub fn message(&self, id: &MessageId) -> Result<Message, StoreError> {
+        match self.host.store_get(self.store_id, id.as_str()) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt {
+                what: format!("message {id}"),
+                detail: error.to_string(),
+            }),
+            Err(_) => Err(StoreError::MessageNotFound(id.clone())),
+        }
+    }
+
+    /// Adds a message after the chat's head and moves the head to it.
+    pub fn append(
+        &self,
+        chat: Chat,
+        role: Role,
+        content: String,
+        origin: Option<(String, String, Option<Usage>)>,
+    ) -> Result<(MessageId, Message, Chat), StoreError> {
+        let (provider, model, usage) = match origin {
+            Some((provider, model, usage)) => (Some(provider), Some(model), usage),
+            None => (None, None, None),
+        };
+        let message = Message {
+            v: SCHEMA,
+            chat: chat.id.clone(),
+            parent: chat.head.clone(),
+            role,
+            content,
+            created_at: self.host.now_ms(),
+            provider,
+            model,
+            usage,
+        };
+        let hash = self.put_json(&message)?;
+        let id = MessageId::parse(&hash).ok_or_else(|| StoreError::Corrupt {
+            what: "content reference".to_string(),
+            detail: format!("{hash:?} is not a hex SHA-1"),
+        })?;
+        let mut chat = chat;
+        chat.head = Some(id.clone());
+        chat.message_count = chat.message_count.saturating_add(1);
+        let chat = self.update(chat)?;
+        Ok((id, message, chat))
+    }
+
+    /// Up to `limit` messages of the chat's current branch that come before `before`
+    /// (or end at the head), oldest first.
+    pub fn page(
+        &self,
+        chat: &Chat,
+        before: Option<&MessageId>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let mut next = match before {
+            None => chat.head.clone(),
+            Some(id) => {
+                let anchor = self.message(id)?;
+                if anchor.chat != chat.id {
+                    return Err(StoreError::WrongChat {
+                        message: id.clone(),
+                        chat: chat.id.clone(),
+                    });
+                }
+                anchor.parent
+            }
+        };
+        let mut messages = Vec::new();
+        while let Some(id) = next {
+            if messages.len() >= limit {
+                next = Some(id);
+                break;
+            }
+            let message = self.message(&id)?;
+            next = message.parent.clone();
+            messages.push((id, message));
+        }
+        messages.reverse();
+        Ok(Page {
+            messages,
+            has_more: next.is_some(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::port::fake::FakeHost;
+
+    fn new_chat() -> NewChat {
+        NewChat {
+            title: None,
+            provider: "demo".into(),
+            model: "demo-echo".into(),
+        }
+    }
+
+    #[test]
+    fn ids_parse_strictly() {
+        assert!(ChatId::parse("c1").is_some());
+        assert!(ChatId::parse("c0").is_none());
+        assert!(ChatId::parse("c01").is_none());
+        assert!(ChatId::parse("1").is_none());
+        assert!(ChatId::parse("c1/../x").is_none());
+        assert!(MessageId::parse(&"a".repeat(40)).is_some());
+        assert!(MessageId::parse(&"A".repeat(40)).is_none());
+        assert!(MessageId::parse(&"a".repeat(39)).is_none());
+    }
+
+    #[test]
+    fn ids_are_never_reused_after_delete() {
+        let host = FakeHost::new();
+        let store = ChatStore::new(&host, "s");
+        let first = store.create(new_chat()).unwrap();
+        let second = store.create(new_chat()).unwrap();
+        store.delete(&second.id).unwrap();
+        let third = store.create(new_chat()).unwrap();
+        assert_eq!(
+            [first.id.as_str(), second.id.as_str(), third.id.as_str()],
+            ["c1", "c2", "c3"]
+        );
+        assert!(matches!(
+            store.get(&second.id),
+            Err(StoreError::ChatNotFound(_))
+        ));
+        let listed: Vec<_> = store.list().unwrap().into_iter().map(|c| c.id).collect();
+        assert_eq!(listed.len(), 2);
+        assert!(!listed.contains(&second.id));
+    }
+
+    #[test]
+    fn list_is_most_recently_updated_first() {
+        let host = FakeHost::new();
+        let store = ChatStore::new(&host, "s");
+        let old = store.create(new_chat()).unwrap();
+        host.advance(10);
+        let new = store.create(new_chat()).unwrap();
+        host.advance(10);
+        store
+            .append(old.clone(), Role::User, "bump".into(), None)
+            .unwrap();
+        let order: Vec<_> = store.list().unwrap().into_iter().map(|c| c.id).collect();
+        assert_eq!(order, vec![old.id, new.id]);
+    }
+
+    #[test]
+    fn history_pages_walk_back_from_the_head() {
+        let host = FakeHost::new();
+        let store = ChatStore::new(&host, "s");
+        let mut chat = store.create(new_chat()).unwrap();
+        for n in 0..7 {
+            host.advance(1);
+            chat = store
+                .append(chat, Role::User, format!("m{n}"), None)
+                .unwrap()
+                .2;
+        }
+        assert_eq!(chat.message_count, 7);
+        let latest = store.page(&chat, None, 3).unwrap();
+        let texts: Vec<_> = latest
+            .messages
+            .iter()
+            .map(|(_, m)| m.content.as_str())
+            .collect();
+        assert_eq!(texts, ["m4", "m5", "m6"]);
+        assert!(latest.has_more);
+        let oldest_shown = &latest.messages[0].0;
+        let earlier = store.page(&chat, Some(oldest_shown), 10).unwrap();
+        let texts: Vec<_> = earlier
+            .messages
+            .iter()
+            .map(|(_, m)| m.content.as_str())
+            .collect();
+        assert_eq!(texts, ["m0", "m1", "m2", "m3"]);
+        assert!(!earlier.has_more);
+    }
+
+    #[test]
+    fn appending_costs_the_same_however_long_the_history() {
+        let host = FakeHost::new();
+        let store = ChatStore::new(&host, "s");
+        let mut chat = store.create(new_chat()).unwrap();
+        let mut costs = Vec::new();
+        for n in 0..50 {
+            let before = host.calls.get();
+            chat = store
+                .append(chat, Role::User, format!("m{n}"), None)
+                .unwrap()
+                .2;
+            costs.push(host.calls.get() - before);
+        }
+        assert!(costs.iter().all(|c| *c == costs[0]), "{costs:?}");
+    }
+
+    #[test]
+    fn a_message_from_another_chat_is_not_an_anchor() {
+        let host = FakeHost::new();
+        let store = ChatStore::new(&host, "s");
+        let a = store.create(new_chat()).unwrap();
+        let b = store.create(new_chat()).unwrap();
+        let (id, _, _) = store.append(a, Role::User, "hi".into(), None).unwrap();
+        assert!(matches!(
+            store.page(&b, Some(&id), 10),
+            Err(StoreError::WrongChat { .. })
+        ));
+    }
+
+    #[test]
+    fn same_text_twice_gives_two_messages() {
+        let host = FakeHost::new();
+        let store = ChatStore::new(&host, "s");
+        let chat = store.create(new_chat()).unwrap();
+        let (first, _, chat) = store
+            .append(chat, Role::User, "again".into(), None)
+            .unwrap();
+        let (second, message, chat) = store
+            .append(chat, Role::User, "again".into(), None)
+            .unwrap();
+        assert_ne!(first, second);
+        assert_eq!(message.parent, Some(first));
+        assert_eq!(chat.message_count, 2);
+    }
+}

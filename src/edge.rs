@@ -1,0 +1,221 @@
+//! The bindings edge: the only module that names generated WIT types. Each export
+//! decodes the state, calls the core in `actor`, and encodes the result; errors become
+//! strings only here. Compiled for wasm32 only, so host `cargo test` links.
+
+// The generated glue is FFI code; everything else in the crate stays free of `unsafe`.
+#![allow(unsafe_code)]
+
+use crate::actor;
+use crate::port::{self, Host, HostError, ServerHandle, ServerSpec};
+use crate::state::ActorState;
+
+wit_bindgen::generate!({
+    world: "chat",
+    path: "wit",
+    generate_all,
+});
+
+use exports::theater::simple::actor::Guest as ActorGuest;
+use exports::theater::simple::http_handlers::Guest as HttpGuest;
+use theater::simple::http_types::{HttpRequest, HttpResponse, MiddlewareResult, ServerConfig};
+use theater::simple::websocket_types::{MessageType, WebsocketMessage};
+use theater::simple::{environment, http_client, http_framework, runtime, store, timing};
+
+struct TheaterHost;
+
+fn host_error(operation: &'static str) -> impl Fn(String) -> HostError {
+    move |message| HostError::new(operation, message)
+}
+
+impl Host for TheaterHost {
+    fn log(&self, line: &str) {
+        runtime::log(line);
+    }
+
+    fn now_ms(&self) -> u64 {
+        timing::now()
+    }
+
+    fn env_var(&self, name: &str) -> Option<String> {
+        environment::get_var(name)
+    }
+
+    fn store_put(&self, store_id: &str, content: &[u8]) -> Result<String, HostError> {
+        store::store(store_id, content)
+            .map(|reference| reference.hash)
+            .map_err(host_error("store"))
+    }
+
+    fn store_get(&self, store_id: &str, hash: &str) -> Result<Vec<u8>, HostError> {
+        let reference = store::ContentRef {
+            hash: hash.to_string(),
+        };
+        store::get(store_id, &reference).map_err(host_error("get"))
+    }
+
+    fn label_get(&self, store_id: &str, label: &str) -> Result<Option<String>, HostError> {
+        store::get_by_label(store_id, label)
+            .map(|found| found.map(|reference| reference.hash))
+            .map_err(host_error("get-by-label"))
+    }
+
+    fn label_set(&self, store_id: &str, label: &str, hash: &str) -> Result<(), HostError> {
+        let reference = store::ContentRef {
+            hash: hash.to_string(),
+        };
+        store::label(store_id, label, &reference).map_err(host_error("label"))
+    }
+
+    fn label_remove(&self, store_id: &str, label: &str) -> Result<(), HostError> {
+        store::remove_label(store_id, label).map_err(host_error("remove-label"))
+    }
+
+    fn http_send(&self, request: &port::HttpRequest) -> Result<port::HttpResponse, HostError> {
+        let wire = HttpRequest {
+            method: request.method.clone(),
+            uri: request.uri.clone(),
+            headers: request.headers.clone(),
+            body: Some(request.body.clone()),
+        };
+        http_client::send_http(&wire)
+            .map(|response| port::HttpResponse {
+                status: response.status,
+                headers: response.headers,
+                body: response.body.unwrap_or_default(),
+            })
+            .map_err(host_error("send-http"))
+    }
+
+    fn serve(&self, spec: &ServerSpec) -> Result<ServerHandle, HostError> {
+        let config = ServerConfig {
+            port: Some(spec.port),
+            host: Some(spec.host.clone()),
+            tls_config: None,
+        };
+        let server_id =
+            http_framework::create_server(&config).map_err(host_error("create-server"))?;
+        let handler =
+            http_framework::register_handler("chat").map_err(host_error("register-handler"))?;
+        for (method, path) in &spec.routes {
+            http_framework::add_route(server_id, path, method, handler)
+                .map_err(host_error("add-route"))?;
+        }
+        http_framework::enable_websocket(
+            server_id,
+            spec.websocket_path,
+            Some(handler),
+            handler,
+            Some(handler),
+        )
+        .map_err(host_error("enable-websocket"))?;
+        let port = http_framework::start_server(server_id).map_err(host_error("start-server"))?;
+        Ok(ServerHandle { server_id, port })
+    }
+
+    fn ws_send_text(
+        &self,
+        server_id: u64,
+        connection_id: u64,
+        text: &str,
+    ) -> Result<(), HostError> {
+        let message = WebsocketMessage {
+            ty: MessageType::Text,
+            data: None,
+            text: Some(text.to_string()),
+        };
+        http_framework::send_websocket_message(server_id, connection_id, &message)
+            .map_err(host_error("send-websocket-message"))
+    }
+}
+
+fn decode(state: Option<Vec<u8>>) -> Result<ActorState, String> {
+    ActorState::decode(state.as_deref()).map_err(|error| error.to_string())
+}
+
+struct Component;
+
+impl ActorGuest for Component {
+    fn init(state: Option<Vec<u8>>, _params: (String,)) -> Result<(Option<Vec<u8>>,), String> {
+        let host = TheaterHost;
+        match actor::init(&host, state.as_deref()) {
+            Ok(state) => Ok((Some(state.encode()),)),
+            Err(error) => {
+                host.log(&format!("chat: init failed: {error}"));
+                Err(error.to_string())
+            }
+        }
+    }
+}
+
+impl HttpGuest for Component {
+    fn handle_request(
+        state: Option<Vec<u8>>,
+        params: (u64, HttpRequest),
+    ) -> Result<(Option<Vec<u8>>, (HttpResponse,)), String> {
+        let mut state = decode(state)?;
+        let (_, request) = params;
+        let request = port::HttpRequest {
+            method: request.method,
+            uri: request.uri,
+            headers: request.headers,
+            body: request.body.unwrap_or_default(),
+        };
+        let response = actor::handle_request(&TheaterHost, &mut state, request);
+        let response = HttpResponse {
+            status: response.status,
+            headers: response.headers,
+            body: Some(response.body),
+        };
+        Ok((Some(state.encode()), (response,)))
+    }
+
+    fn handle_middleware(
+        state: Option<Vec<u8>>,
+        params: (u64, HttpRequest),
+    ) -> Result<(Option<Vec<u8>>, (MiddlewareResult,)), String> {
+        // No middleware is registered; pass requests through unchanged.
+        Ok((
+            state,
+            (MiddlewareResult {
+                proceed: true,
+                request: params.1,
+            },),
+        ))
+    }
+
+    fn handle_websocket_connect(
+        state: Option<Vec<u8>>,
+        params: (u64, u64, String, Option<String>),
+    ) -> Result<(Option<Vec<u8>>,), String> {
+        let mut state = decode(state)?;
+        actor::socket_opened(&mut state, params.1);
+        Ok((Some(state.encode()),))
+    }
+
+    fn handle_websocket_message(
+        state: Option<Vec<u8>>,
+        params: (u64, u64, WebsocketMessage),
+    ) -> Result<(Option<Vec<u8>>, (Vec<WebsocketMessage>,)), String> {
+        let (_, _, message) = params;
+        let replies = match (message.ty, message.text) {
+            (MessageType::Text, Some(text)) => vec![WebsocketMessage {
+                ty: MessageType::Text,
+                data: None,
+                text: Some(actor::socket_message(&text)),
+            }],
+            _ => Vec::new(),
+        };
+        Ok((state, (replies,)))
+    }
+
+    fn handle_websocket_disconnect(
+        state: Option<Vec<u8>>,
+        params: (u64, u64),
+    ) -> Result<(Option<Vec<u8>>,), String> {
+        let mut state = decode(state)?;
+        actor::socket_closed(&mut state, params.1);
+        Ok((Some(state.encode()),))
+    }
+}
+
+export!(Component);

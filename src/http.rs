@@ -1,0 +1,400 @@
+//! Parsing requests and building responses, with the checks every request passes.
+
+use crate::port::{HttpRequest, HttpResponse};
+use serde_json::Value;
+use std::fmt;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// A client-visible failure: an HTTP status, a stable code and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    /// Seconds, for 429 and 503.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "bad_request", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, "not_found", message)
+    }
+
+    pub fn into_response(self) -> HttpResponse {
+        let body = serde_json::json!({
+            "error": { "code": self.code, "message": self.message }
+        });
+        let mut response = json(self.status, &body);
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers
+                .push(("Retry-After".to_string(), seconds.to_string()));
+        }
+        response
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.message)
+    }
+}
+
+/// A request after parsing its target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn parse(raw: HttpRequest) -> Result<Self, ApiError> {
+        // The framework passes the target as received; tolerate an absolute form.
+        let target = match raw.uri.split_once("://") {
+            Some((_, rest)) => rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/"),
+            None => raw.uri.as_str(),
+        };
+        let (path, query) = match target.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (target, None),
+        };
+        let query = match query {
+            None => Vec::new(),
+            Some(query) => parse_query(query)?,
+        };
+        Ok(Self {
+            method: raw.method.to_ascii_uppercase(),
+            path: path.to_string(),
+            query,
+            headers: raw.headers,
+            body: raw.body,
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn required_query(&self, name: &str) -> Result<&str, ApiError> {
+        self.query(name)
+            .filter(|value| !value.is_empty())
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("the query parameter {name:?} is required"))
+            })
+    }
+
+    /// The body as a JSON object; an empty body reads as `{}`.
+    pub fn json_object(&self) -> Result<serde_json::Map<String, Value>, ApiError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(serde_json::Map::new());
+        }
+        match serde_json::from_slice::<Value>(&self.body) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(ApiError::bad_request(
+                "the request body must be a JSON object",
+            )),
+            Err(error) => Err(ApiError::bad_request(format!(
+                "the request body is not valid JSON: {error}"
+            ))),
+        }
+    }
+
+    /// Rejects requests the actor must not act on: oversized bodies, foreign hosts
+    /// (DNS rebinding), cross-site writes (CSRF) and non-JSON bodies.
+    pub fn check(&self, bind_host: &str) -> Result<(), ApiError> {
+        if self.body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::new(
+                413,
+                "payload_too_large",
+                format!("the request body is over {MAX_BODY_BYTES} bytes"),
+            ));
+        }
+        let host = self.header("host");
+        if let Some(host) = host {
+            if !host_allowed(host, bind_host) {
+                return Err(ApiError::new(
+                    403,
+                    "forbidden_host",
+                    "this server only answers requests addressed to its own host name",
+                ));
+            }
+        }
+        let writes = !matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+        if writes {
+            if let Some(origin) = self.header("origin") {
+                let authority = origin
+                    .strip_prefix("http://")
+                    .or_else(|| origin.strip_prefix("https://"));
+                let same_origin = match (authority, host) {
+                    (Some(authority), Some(host)) => authority.eq_ignore_ascii_case(host),
+                    (Some(authority), None) => host_allowed(authority, bind_host),
+                    (None, _) => false,
+                };
+                if !same_origin {
+                    return Err(ApiError::new(
+                        403,
+                        "forbidden_origin",
+                        "cross-site requests are not accepted",
+                    ));
+                }
+            }
+            let has_body = !self.body.iter().all(u8::is_ascii_whitespace);
+            let json = self
+                .header("content-type")
+                .map(|value| {
+                    value
+                        .split(';')
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .eq_ignore_ascii_case("application/json")
+                })
+                .unwrap_or(false);
+            if has_body && !json {
+                return Err(ApiError::new(
+                    415,
+                    "unsupported_media_type",
+                    "send the request body as application/json",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a Host header names this server: a loopback name, or the configured bind
+/// host. A wildcard bind (0.0.0.0, ::) means the operator chose to serve any name.
+fn host_allowed(host_header: &str, bind_host: &str) -> bool {
+    if bind_host == "0.0.0.0" || bind_host == "::" || bind_host == "[::]" {
+        return true;
+    }
+    let name = if host_header.starts_with('[') {
+        host_header
+            .split_once(']')
+            .map(|(name, _)| format!("{name}]"))
+            .unwrap_or_default()
+    } else {
+        host_header
+            .rsplit_once(':')
+            .map(|(name, _)| name)
+            .unwrap_or(host_header)
+            .to_string()
+    };
+    let name = name.to_ascii_lowercase();
+    ["127.0.0.1", "localhost", "[::1]"].contains(&name.as_str())
+        || name == bind_host.to_ascii_lowercase()
+}
+
+fn parse_query(query: &str) -> Result<Vec<(String, String)>, ApiError> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((percent_decode(key)?, percent_decode(value)?))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> Result<String, ApiError> {
+    let bad = || ApiError::bad_request("the query string is not valid percent-encoded UTF-8");
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
+                let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| bad())
+}
+
+fn base_headers(content_type: &str) -> Vec<(String, String)> {
+    vec![
+        ("Content-Type".to_string(), content_type.to_string()),
+        ("X-Content-Type-Options".to_string(), "nosniff".to_string()),
+        ("Referrer-Policy".to_string(), "no-referrer".to_string()),
+    ]
+}
+
+pub fn json(status: u16, body: &Value) -> HttpResponse {
+    let mut headers = base_headers("application/json");
+    headers.push(("Cache-Control".to_string(), "no-store".to_string()));
+    HttpResponse {
+        status,
+        headers,
+        body: body.to_string().into_bytes(),
+    }
+}
+
+pub fn no_content() -> HttpResponse {
+    let mut headers = base_headers("application/json");
+    headers.retain(|(name, _)| name != "Content-Type");
+    HttpResponse {
+        status: 204,
+        headers,
+        body: Vec::new(),
+    }
+}
+
+/// The page's security policy: only our own script, style and endpoints; nothing
+/// inline, so text from a model or a user can never run as code.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+pub fn asset(content_type: &str, body: &str) -> HttpResponse {
+    let mut headers = base_headers(content_type);
+    headers.push(("Cache-Control".to_string(), "no-cache".to_string()));
+    headers.push((
+        "Content-Security-Policy".to_string(),
+        CONTENT_SECURITY_POLICY.to_string(),
+    ));
+    headers.push(("X-Frame-Options".to_string(), "DENY".to_string()));
+    HttpResponse {
+        status: 200,
+        headers,
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(method: &str, uri: &str, headers: &[(&str, &str)], body: &str) -> HttpRequest {
+        HttpRequest {
+            method: method.into(),
+            uri: uri.into(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn parses_path_and_decoded_query() {
+        let request = Request::parse(raw("get", "/api/chat?id=c1&q=a%20b+c&e=", &[], "")).unwrap();
+        assert_eq!(request.method, "GET");
+        assert_eq!(request.path, "/api/chat");
+        assert_eq!(request.query("id"), Some("c1"));
+        assert_eq!(request.query("q"), Some("a b c"));
+        assert!(request.required_query("e").is_err());
+        let absolute =
+            Request::parse(raw("GET", "http://127.0.0.1:8084/api/chats?x=1", &[], "")).unwrap();
+        assert_eq!(absolute.path, "/api/chats");
+        assert!(Request::parse(raw("GET", "/a?x=%zz", &[], "")).is_err());
+        assert!(Request::parse(raw("GET", "/a?x=%ff", &[], "")).is_err());
+        assert!(Request::parse(raw("GET", "/a?x=%4", &[], "")).is_err());
+    }
+
+    #[test]
+    fn only_loopback_host_names_are_served() {
+        let ok = |host: &str| {
+            Request::parse(raw("GET", "/", &[("Host", host)], ""))
+                .unwrap()
+                .check("127.0.0.1")
+                .is_ok()
+        };
+        assert!(ok("127.0.0.1:8084"));
+        assert!(ok("localhost:8084"));
+        assert!(ok("[::1]:8084"));
+        assert!(!ok("evil.example:8084"));
+        assert!(!ok("127.0.0.1.evil.example"));
+    }
+
+    #[test]
+    fn cross_site_writes_and_non_json_bodies_are_refused() {
+        let check = |headers: &[(&str, &str)], body: &str| {
+            Request::parse(raw("POST", "/api/chats", headers, body))
+                .unwrap()
+                .check("127.0.0.1")
+                .map_err(|e| e.status)
+        };
+        let json = ("Content-Type", "application/json; charset=utf-8");
+        let host = ("Host", "127.0.0.1:8084");
+        assert_eq!(
+            check(&[host, json, ("Origin", "http://127.0.0.1:8084")], "{}"),
+            Ok(())
+        );
+        assert_eq!(
+            check(&[host, json, ("Origin", "http://evil.example")], "{}"),
+            Err(403)
+        );
+        assert_eq!(check(&[host, json, ("Origin", "null")], "{}"), Err(403));
+        assert_eq!(
+            check(&[host, ("Content-Type", "text/plain")], "{}"),
+            Err(415)
+        );
+        assert_eq!(check(&[host], ""), Ok(()));
+        let big = "x".repeat(MAX_BODY_BYTES + 1);
+        assert_eq!(check(&[host, json], &big), Err(413));
+    }
+
+    #[test]
+    fn bodies_must_be_json_objects() {
+        let parse = |body: &str| {
+            Request::parse(raw("POST", "/", &[], body))
+                .unwrap()
+                .json_object()
+        };
+        assert!(parse("").unwrap().is_empty());
+        assert!(parse("[1]").is_err());
+        assert!(parse("{").is_err());
+        assert_eq!(parse(r#"{"a":1}"#).unwrap()["a"], 1);
+    }
+
+    #[test]
+    fn errors_are_json_with_code_and_message() {
+        let mut error = ApiError::new(429, "rate_limited", "slow down");
+        error.retry_after = Some(3);
+        let response = error.into_response();
+        assert_eq!(response.status, 429);
+        assert_eq!(response.header("retry-after"), Some("3"));
+        let body: Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["error"]["code"], "rate_limited");
+        assert_eq!(body["error"]["message"], "slow down");
+    }
+}

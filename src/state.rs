@@ -1,0 +1,85 @@
+//! The state Theater hands to every call. It is recorded in the event chain on every
+//! call, so it holds only what the process needs between calls and never grows with
+//! history: chats live in the content store.
+
+use crate::config::ActorConfig;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Open WebSocket connections kept for change notifications. Past this, the oldest
+/// is forgotten (browsers reconnect and refetch), so the state stays bounded.
+pub const MAX_SOCKETS: usize = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorState {
+    pub config: ActorConfig,
+    pub server_id: u64,
+    /// The port actually bound (differs from the config when it asked for 0).
+    pub port: u16,
+    #[serde(default)]
+    pub sockets: Vec<u64>,
+}
+
+#[derive(Debug, Error)]
+#[error("actor state is unreadable: {0}")]
+pub struct StateError(String);
+
+impl ActorState {
+    pub fn decode(bytes: Option<&[u8]>) -> Result<Self, StateError> {
+        let bytes = bytes.ok_or_else(|| StateError("missing".to_string()))?;
+        serde_json::from_slice(bytes).map_err(|error| StateError(error.to_string()))
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        // Serializing plain fields cannot fail; an empty state would be caught by decode.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn add_socket(&mut self, connection_id: u64) {
+        self.sockets.retain(|id| *id != connection_id);
+        if self.sockets.len() >= MAX_SOCKETS {
+            self.sockets.remove(0);
+        }
+        self.sockets.push(connection_id);
+    }
+
+    pub fn remove_socket(&mut self, connection_id: u64) {
+        self.sockets.retain(|id| *id != connection_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> ActorState {
+        ActorState {
+            config: ActorConfig::default(),
+            server_id: 1,
+            port: 8084,
+            sockets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let mut s = state();
+        s.add_socket(9);
+        assert_eq!(ActorState::decode(Some(&s.encode())).unwrap(), s);
+        assert!(ActorState::decode(None).is_err());
+        assert!(ActorState::decode(Some(b"nope")).is_err());
+    }
+
+    #[test]
+    fn sockets_stay_bounded() {
+        let mut s = state();
+        for id in 0..(MAX_SOCKETS as u64 * 3) {
+            s.add_socket(id);
+        }
+        assert_eq!(s.sockets.len(), MAX_SOCKETS);
+        assert_eq!(s.sockets.last(), Some(&(MAX_SOCKETS as u64 * 3 - 1)));
+        assert!(s.encode().len() < 1024);
+        s.remove_socket(MAX_SOCKETS as u64 * 3 - 1);
+        assert_eq!(s.sockets.len(), MAX_SOCKETS - 1);
+    }
+}
