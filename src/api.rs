@@ -73,7 +73,6 @@ fn route<H: Host>(host: &H, config: &ActorConfig, request: &Request) -> Result<O
     let api = Api {
         host,
         store: ChatStore::new(host, &config.store_id),
-        catalog: Catalog::builtin().map_err(|e| ApiError::new(500, "internal", e.to_string()))?,
     };
     let unchanged = |response| Outcome {
         response,
@@ -93,7 +92,7 @@ fn route<H: Host>(host: &H, config: &ActorConfig, request: &Request) -> Result<O
             200,
             &json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") }),
         ))),
-        ("GET", "/api/providers") => Ok(unchanged(api.providers())),
+        ("GET", "/api/providers") => api.providers().map(unchanged),
         ("GET", "/api/chats") => api.list_chats().map(unchanged),
         ("POST", "/api/chats") => api.create_chat(request),
         ("GET", "/api/chat") => api.get_chat(request).map(unchanged),
@@ -112,7 +111,11 @@ fn route<H: Host>(host: &H, config: &ActorConfig, request: &Request) -> Result<O
 struct Api<'a, H: Host> {
     host: &'a H,
     store: ChatStore<'a, H>,
-    catalog: Catalog,
+}
+
+/// Parsed only by the handlers that need it, keeping page and list requests cheap.
+fn catalog() -> Result<Catalog, ApiError> {
+    Catalog::builtin().map_err(|e| ApiError::new(500, "internal", e.to_string()))
 }
 
 impl From<StoreError> for ApiError {
@@ -227,9 +230,9 @@ fn auto_title(content: &str) -> String {
 }
 
 impl<H: Host> Api<'_, H> {
-    fn providers(&self) -> HttpResponse {
-        let providers: Vec<Value> = self
-            .catalog
+    fn providers(&self) -> Result<HttpResponse, ApiError> {
+        let catalog = catalog()?;
+        let providers: Vec<Value> = catalog
             .providers
             .iter()
             .map(|entry| {
@@ -249,52 +252,54 @@ impl<H: Host> Api<'_, H> {
                 })
             })
             .collect();
-        let (provider, model) = self.catalog.default_model();
-        http::json(
+        let (provider, model) = catalog.default_model();
+        Ok(http::json(
             200,
             &json!({ "providers": providers, "default": { "provider": provider, "model": model } }),
-        )
+        ))
     }
 
     fn list_chats(&self) -> Result<HttpResponse, ApiError> {
         let chats: Vec<Value> = self.store.list()?.iter().map(chat_view).collect();
         Ok(http::json(200, &json!({ "chats": chats })))
     }
+}
 
-    /// Provider and model from a body, each defaulting to `current`, checked together.
-    fn pick_model(
-        &self,
-        body: &Map<String, Value>,
-        current: (String, String),
-    ) -> Result<(String, String), ApiError> {
-        let provider = optional_string(body, "provider")?;
-        let model = optional_string(body, "model")?;
-        let picked = match (provider, model) {
-            (None, None) => current,
-            (Some(provider), None) => {
-                let first = self
-                    .catalog
-                    .provider(&provider)?
-                    .models
-                    .first()
-                    .map(|m| m.id.clone())
-                    .ok_or_else(|| {
-                        ApiError::bad_request(format!("provider {provider:?} lists no model"))
-                    })?;
-                (provider, first)
-            }
-            (provider, Some(model)) => (provider.unwrap_or(current.0), model),
-        };
-        self.catalog.check(&picked.0, &picked.1)?;
-        Ok(picked)
-    }
+/// Provider and model from a body, each defaulting to `current`, checked together.
+fn pick_model(
+    catalog: &Catalog,
+    body: &Map<String, Value>,
+    current: (String, String),
+) -> Result<(String, String), ApiError> {
+    let provider = optional_string(body, "provider")?;
+    let model = optional_string(body, "model")?;
+    let picked = match (provider, model) {
+        (None, None) => current,
+        (Some(provider), None) => {
+            let first = catalog
+                .provider(&provider)?
+                .models
+                .first()
+                .map(|m| m.id.clone())
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("provider {provider:?} lists no model"))
+                })?;
+            (provider, first)
+        }
+        (provider, Some(model)) => (provider.unwrap_or(current.0), model),
+    };
+    catalog.check(&picked.0, &picked.1)?;
+    Ok(picked)
+}
 
+impl<H: Host> Api<'_, H> {
     fn create_chat(&self, request: &Request) -> Result<Outcome, ApiError> {
         let body = request.json_object()?;
         let title = optional_string(&body, "title")?
             .map(|t| clean_title(&t))
             .transpose()?;
-        let (provider, model) = self.pick_model(&body, self.catalog.default_model())?;
+        let catalog = catalog()?;
+        let (provider, model) = pick_model(&catalog, &body, catalog.default_model())?;
         let chat = self.store.create(NewChat {
             title,
             provider,
@@ -326,8 +331,11 @@ impl<H: Host> Api<'_, H> {
             chat.title = clean_title(&title)?;
             chat.titled = true;
         }
-        let (provider, model) =
-            self.pick_model(&body, (chat.provider.clone(), chat.model.clone()))?;
+        let (provider, model) = pick_model(
+            &catalog()?,
+            &body,
+            (chat.provider.clone(), chat.model.clone()),
+        )?;
         chat.provider = provider;
         chat.model = model;
         let chat = self.store.update(chat)?;
@@ -407,8 +415,11 @@ impl<H: Host> Api<'_, H> {
     fn reply(&self, request: &Request) -> Result<Outcome, ApiError> {
         let chat = self.store.get(&chat_id(request, "chat")?)?;
         let body = request.json_object()?;
-        let (provider_id, model) =
-            self.pick_model(&body, (chat.provider.clone(), chat.model.clone()))?;
+        let (provider_id, model) = pick_model(
+            &catalog()?,
+            &body,
+            (chat.provider.clone(), chat.model.clone()),
+        )?;
         let context = self.store.page(&chat, None, MAX_CONTEXT_MESSAGES)?;
         match context.messages.last() {
             Some((_, last)) if last.role == Role::User => {}

@@ -1,0 +1,330 @@
+//! Harness for tests against the real Theater 0.2.1: a theater-server with its own
+//! THEATER_HOME on a free port, the `theater` CLI, HTTP helpers, and a fake
+//! OpenAI-compatible provider on 127.0.0.1. Everything started here is stopped by
+//! `Drop`, also when a test fails.
+
+#![allow(dead_code)]
+
+pub mod fake_openai;
+
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("no free port on 127.0.0.1")
+}
+
+/// The package built by scripts/build-component (or `CHAT_PACKAGE`).
+pub fn package_manifest() -> PathBuf {
+    let dir = std::env::var_os("CHAT_PACKAGE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/package"));
+    let manifest = dir.join("actor.portable.toml");
+    assert!(
+        manifest.exists(),
+        "{} is missing: run scripts/build-component first (scripts/test does)",
+        manifest.display()
+    );
+    manifest
+}
+
+fn require_binary(name: &str) {
+    let found = Command::new(name)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        found,
+        "`{name}` is not on PATH: scripts/test installs Theater 0.2.1 and puts it there"
+    );
+}
+
+/// A theater-server process with a private THEATER_HOME.
+pub struct Theater {
+    pub home: PathBuf,
+    pub address: String,
+    server: Option<Child>,
+    env: Vec<(String, String)>,
+    actors: Vec<String>,
+}
+
+static NEXT_HOME: AtomicU32 = AtomicU32::new(0);
+
+impl Theater {
+    /// Starts a server whose environment also has `env` (what the actor's
+    /// environment handler will see).
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        require_binary("theater-server");
+        require_binary("theater");
+        let home = std::env::temp_dir().join(format!(
+            "theater-chat-e2e-{}-{}",
+            std::process::id(),
+            NEXT_HOME.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).unwrap();
+        let mut theater = Self {
+            home,
+            address: format!("127.0.0.1:{}", free_port()),
+            server: None,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            actors: Vec::new(),
+        };
+        theater.start_server();
+        theater
+    }
+
+    pub fn start_server(&mut self) {
+        assert!(self.server.is_none(), "server already running");
+        let log = std::fs::File::create(self.home.join("server.out")).unwrap();
+        let child = Command::new("theater-server")
+            .args(["--address", &self.address, "--log-stdout"])
+            .env("THEATER_HOME", &self.home)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("theater-server did not start");
+        self.server = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.cli(&["list"]).status.success() {
+            assert!(
+                Instant::now() < deadline,
+                "theater-server did not answer on {}; log:\n{}",
+                self.address,
+                self.server_log()
+            );
+            sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Stops the server the way a user's Ctrl-C or a crash would leave it: the process
+    /// is gone and every actor with it. `kill` sends SIGKILL, the harshest case.
+    pub fn kill_server(&mut self) {
+        if let Some(mut child) = self.server.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.actors.clear();
+    }
+
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new("theater")
+            .args(args)
+            .env("THEATER_SERVER_ADDRESS", &self.address)
+            .env("THEATER_HOME", &self.home)
+            .stdin(Stdio::null())
+            .output()
+            .expect("could not run theater")
+    }
+
+    /// `theater start MANIFEST -i INIT --id-only`; returns the actor id.
+    pub fn start_actor(&mut self, manifest: &Path, init: &Value) -> String {
+        let init = init.to_string();
+        let manifest = manifest.to_str().unwrap();
+        let output = self.cli(&["start", manifest, "-i", &init, "--id-only"]);
+        let stdout = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        assert!(
+            output.status.success() && !stdout.is_empty(),
+            "theater start failed: {}\n{}\nserver log:\n{}",
+            stdout,
+            String::from_utf8_lossy(&output.stderr),
+            self.server_log()
+        );
+        let id = stdout.lines().last().unwrap().trim().to_string();
+        self.actors.push(id.clone());
+        id
+    }
+
+    pub fn stop_actor(&mut self, id: &str) {
+        let output = self.cli(&["stop", id]);
+        assert!(
+            output.status.success(),
+            "theater stop failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        self.actors.retain(|actor| actor != id);
+    }
+
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(self.home.join("server.out")).unwrap_or_default()
+    }
+
+    /// Every file under THEATER_HOME, concatenated (for secret-leak checks).
+    pub fn everything_on_disk(&self) -> Vec<u8> {
+        fn walk(dir: &Path, out: &mut Vec<u8>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    out.extend_from_slice(&bytes);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.home, &mut out);
+        out
+    }
+}
+
+impl Drop for Theater {
+    fn drop(&mut self) {
+        for id in std::mem::take(&mut self.actors) {
+            let _ = self.cli(&["stop", &id]);
+        }
+        self.kill_server();
+        if std::thread::panicking() {
+            eprintln!(
+                "test failed; THEATER_HOME kept at {}; server log:\n{}",
+                self.home.display(),
+                self.server_log()
+                    .lines()
+                    .rev()
+                    .take(60)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        } else {
+            let _ = std::fs::remove_dir_all(&self.home);
+        }
+    }
+}
+
+/// A JSON HTTP client for the actor on 127.0.0.1.
+pub struct Client {
+    pub base: String,
+    agent: ureq::Agent,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Client {
+    pub fn new(port: u16) -> Self {
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            agent: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(60))
+                .build(),
+        }
+    }
+
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self
+            .agent
+            .request(method, &format!("{}{}", self.base, path));
+        for (name, value) in headers {
+            request = request.set(name, value);
+        }
+        let result = match body {
+            Some(body) => request.send_string(body),
+            None => request.call(),
+        };
+        let response = match result {
+            Ok(response) => response,
+            Err(ureq::Error::Status(_, response)) => response,
+            Err(error) => panic!("{method} {path}: {error}"),
+        };
+        let status = response.status();
+        let headers = response
+            .headers_names()
+            .into_iter()
+            .filter_map(|name| {
+                let value = response.header(&name)?.to_string();
+                Some((name, value))
+            })
+            .collect();
+        Reply {
+            status,
+            headers,
+            text: response.into_string().unwrap_or_default(),
+        }
+    }
+
+    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        match body {
+            Some(body) => self.raw(
+                method,
+                path,
+                Some(&body.to_string()),
+                &[("Content-Type", "application/json")],
+            ),
+            None => self.raw(method, path, None, &[]),
+        }
+    }
+
+    /// Calls and asserts the status, returning the JSON body.
+    pub fn expect(&self, status: u16, method: &str, path: &str, body: Option<Value>) -> Value {
+        let reply = self.call(method, path, body);
+        assert_eq!(reply.status, status, "{method} {path}: {}", reply.text);
+        if reply.text.is_empty() {
+            Value::Null
+        } else {
+            reply.json()
+        }
+    }
+
+    /// Waits until the actor answers its health check.
+    pub fn wait_ready(&self, theater: &Theater) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ok = self
+                .agent
+                .get(&format!("{}/api/health", self.base))
+                .timeout(Duration::from_secs(2))
+                .call()
+                .map(|r| r.status() == 200)
+                .unwrap_or(false);
+            if ok {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the actor never answered on {}; server log:\n{}",
+                self.base,
+                theater.server_log()
+            );
+            sleep(Duration::from_millis(200));
+        }
+    }
+}
