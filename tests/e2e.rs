@@ -139,7 +139,7 @@ fn chats_work_and_survive_restarts_on_real_theater() {
     assert_eq!(answer["message"]["role"], "assistant");
     let text = answer["message"]["content"].as_str().unwrap();
     assert!(
-        text.contains("\"Hello demo, how are you?\" (4 words)"),
+        text.contains("\"Hello demo, how are you?\" (5 words)"),
         "{text}"
     );
     assert_eq!(answer["chat"]["title"], "Hello demo, how are you?");

@@ -80,7 +80,7 @@ pub fn resolve<H: Host>(host: &H, provider: &str) -> Result<Box<dyn Provider>, P
                 .env_var(OPENAI_API_KEY)
                 .filter(|key| !key.trim().is_empty())
                 .ok_or_else(|| ProviderError::NotConfigured {
-                    provider: provider.to_string(),
+                    provider: "OpenAI-compatible".to_string(),
                     hint: format!("set {OPENAI_API_KEY} in the environment of theater-server"),
                 })?;
             let base_url = host

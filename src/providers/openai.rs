@@ -29,7 +29,7 @@ impl OpenAi {
         let scheme_ok = base.starts_with("http://") || base.starts_with("https://");
         if !scheme_ok || base.contains(char::is_whitespace) {
             return Err(ProviderError::NotConfigured {
-                provider: "openai".to_string(),
+                provider: "OpenAI-compatible".to_string(),
                 hint: "OPENAI_BASE_URL must be an http:// or https:// URL".to_string(),
             });
         }

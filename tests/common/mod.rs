@@ -100,7 +100,8 @@ impl Theater {
             .expect("theater-server did not start");
         self.server = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !self.cli(&["list"]).status.success() {
+        // `theater list` ignores THEATER_SERVER_ADDRESS in 0.2.1; only its flag works.
+        while !self.cli(&["list", "--address", &self.address]).status.success() {
             assert!(
                 Instant::now() < deadline,
                 "theater-server did not answer on {}; log:\n{}",
