@@ -101,7 +101,11 @@ impl Theater {
         self.server = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         // `theater list` ignores THEATER_SERVER_ADDRESS in 0.2.1; only its flag works.
-        while !self.cli(&["list", "--address", &self.address]).status.success() {
+        while !self
+            .cli(&["list", "--address", &self.address])
+            .status
+            .success()
+        {
             assert!(
                 Instant::now() < deadline,
                 "theater-server did not answer on {}; log:\n{}",
