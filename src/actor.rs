@@ -106,4 +106,526 @@ pub fn socket_message(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+/// The actor as a browser or curl sees it, over the fake host.
+mod tests {
+
+    use super::*;
+    use crate::port::fake::FakeHost;
+    use crate::providers::OPENAI_API_KEY;
+    use serde_json::Value;
+
+    const KEY: &str = "sk-secret-abcdef123456";
+
+    struct Harness {
+        host: FakeHost,
+        state: ActorState,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            let host = FakeHost::new();
+            let state = init(&host, Some(br#"{"store_id":"t"}"#)).unwrap();
+            Self { host, state }
+        }
+
+        fn call(&mut self, method: &str, uri: &str, body: Option<Value>) -> (u16, Value) {
+            let mut headers = vec![("Host".to_string(), "127.0.0.1:8084".to_string())];
+            let body = match body {
+                Some(body) => {
+                    headers.push(("Content-Type".to_string(), "application/json".to_string()));
+                    body.to_string().into_bytes()
+                }
+                None => Vec::new(),
+            };
+            let request = HttpRequest {
+                method: method.to_string(),
+                uri: uri.to_string(),
+                headers,
+                body,
+            };
+            self.host.advance(5);
+            let response = handle_request(&self.host, &mut self.state, request);
+            let json = if response.body.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&response.body).unwrap_or(Value::Null)
+            };
+            (response.status, json)
+        }
+
+        fn new_chat(&mut self) -> String {
+            let (status, chat) = self.call("POST", "/api/chats", Some(json!({})));
+            assert_eq!(status, 201, "{chat}");
+            chat["id"].as_str().unwrap().to_string()
+        }
+
+        fn say(&mut self, chat: &str, text: &str) -> (u16, Value) {
+            self.call(
+                "POST",
+                &format!("/api/messages?chat={chat}"),
+                Some(json!({ "content": text })),
+            )
+        }
+
+        fn messages(&mut self, chat: &str) -> Vec<(String, String)> {
+            let (status, page) =
+                self.call("GET", &format!("/api/messages?chat={chat}&limit=200"), None);
+            assert_eq!(status, 200, "{page}");
+            page["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    (
+                        m["role"].as_str().unwrap().to_string(),
+                        m["content"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        }
+
+        fn openai_reply(&self, status: u16, body: &str) {
+            self.host.reply_with(Ok(HttpResponse {
+                status,
+                headers: vec![],
+                body: body.as_bytes().to_vec(),
+            }));
+        }
+    }
+
+    #[test]
+    fn init_serves_every_route_and_the_socket_on_the_configured_port() {
+        let h = Harness::new();
+        let served = h.host.served.borrow();
+        assert_eq!(served.len(), 1);
+        assert_eq!(served[0].port, 8084);
+        assert_eq!(served[0].host, "127.0.0.1");
+        assert!(served[0].routes.contains(&("POST", "/api/reply")));
+        assert_eq!(served[0].websocket_path, "/ws");
+        assert_eq!(h.state.port, 8084);
+        assert!(h
+            .host
+            .logs
+            .borrow()
+            .iter()
+            .any(|l| l.contains("listening on http://127.0.0.1:8084/")));
+    }
+
+    #[test]
+    fn init_refuses_a_bad_config_with_a_clear_error() {
+        let host = FakeHost::new();
+        let error = init(&host, Some(br#"{"store_id":"../x"}"#)).unwrap_err();
+        assert!(error.to_string().contains("store_id"), "{error}");
+        assert!(host.served.borrow().is_empty());
+    }
+
+    #[test]
+    fn the_page_is_served_with_a_strict_content_security_policy() {
+        let mut h = Harness::new();
+        let request = HttpRequest {
+            method: "GET".into(),
+            uri: "/".into(),
+            headers: vec![],
+            body: vec![],
+        };
+        let response = handle_request(&h.host, &mut h.state, request);
+        assert_eq!(response.status, 200);
+        assert!(String::from_utf8_lossy(&response.body).contains("<html"));
+        let csp = response.header("content-security-policy").unwrap();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+    }
+
+    #[test]
+    fn a_conversation_with_the_demo_model() {
+        let mut h = Harness::new();
+        let chat = h.new_chat();
+        let (status, posted) = h.say(&chat, "Hello there");
+        assert_eq!(status, 201, "{posted}");
+        assert_eq!(posted["chat"]["title"], "Hello there");
+        let (status, reply) = h.call("POST", &format!("/api/reply?chat={chat}"), Some(json!({})));
+        assert_eq!(status, 201, "{reply}");
+        assert_eq!(reply["message"]["role"], "assistant");
+        assert_eq!(reply["message"]["provider"], "demo");
+        assert_eq!(reply["message"]["parent"], posted["message"]["id"]);
+        assert!(reply["message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("\"Hello there\" (2 words)"));
+        assert_eq!(reply["chat"]["message_count"], 2);
+        assert_eq!(reply["chat"]["head"], reply["message"]["id"]);
+        let roles: Vec<_> = h
+            .messages(&chat)
+            .into_iter()
+            .map(|(role, _)| role)
+            .collect();
+        assert_eq!(roles, ["user", "assistant"]);
+    }
+
+    #[test]
+    fn a_reply_needs_a_user_message_to_answer() {
+        let mut h = Harness::new();
+        let chat = h.new_chat();
+        let (status, error) = h.call("POST", &format!("/api/reply?chat={chat}"), None);
+        assert_eq!(status, 409);
+        assert_eq!(error["error"]["code"], "nothing_to_answer");
+        h.say(&chat, "hi");
+        assert_eq!(
+            h.call("POST", &format!("/api/reply?chat={chat}"), None).0,
+            201
+        );
+        assert_eq!(
+            h.call("POST", &format!("/api/reply?chat={chat}"), None).0,
+            409
+        );
+    }
+
+    #[test]
+    fn openai_replies_use_the_key_from_the_environment_and_never_leak_it() {
+        let mut h = Harness::new();
+        h.host.set_env(OPENAI_API_KEY, KEY);
+        h.host
+            .set_env("OPENAI_BASE_URL", "http://127.0.0.1:9999/v1");
+        let (status, chat) = h.call(
+            "POST",
+            "/api/chats",
+            Some(json!({ "provider": "openai", "model": "gpt-4o-mini" })),
+        );
+        assert_eq!(status, 201, "{chat}");
+        let id = chat["id"].as_str().unwrap().to_string();
+        h.say(&id, "What is Theater?");
+        h.openai_reply(
+            200,
+            r#"{"model":"gpt-4o-mini","choices":[{"message":{"role":"assistant","content":"An actor runtime."}}],"usage":{"prompt_tokens":5,"completion_tokens":3}}"#,
+        );
+        let (status, reply) = h.call("POST", &format!("/api/reply?chat={id}"), None);
+        assert_eq!(status, 201, "{reply}");
+        assert_eq!(reply["message"]["content"], "An actor runtime.");
+        assert_eq!(reply["message"]["usage"]["output_tokens"], 3);
+        let sent = h.host.http_sent.borrow();
+        assert_eq!(sent[0].uri, "http://127.0.0.1:9999/v1/chat/completions");
+        assert_eq!(
+            sent[0].header("authorization"),
+            Some(format!("Bearer {KEY}").as_str())
+        );
+        drop(sent);
+
+        // A provider that echoes the key in its error must not get it to the browser.
+        h.say(&id, "again");
+        h.openai_reply(
+            401,
+            &format!(r#"{{"error":{{"message":"Incorrect API key provided: {KEY}"}}}}"#),
+        );
+        let (status, error) = h.call("POST", &format!("/api/reply?chat={id}"), None);
+        assert_eq!(status, 502);
+        assert_eq!(error["error"]["code"], "provider_auth");
+        assert!(!error.to_string().contains(KEY));
+        assert!(!String::from_utf8_lossy(&h.state.encode()).contains(KEY));
+        assert!(!h.host.everything_written().contains(KEY));
+    }
+
+    #[test]
+    fn provider_failures_keep_the_users_message_and_explain_themselves() {
+        let mut h = Harness::new();
+        let chat = h.new_chat();
+        h.call(
+            "PATCH",
+            &format!("/api/chat?id={chat}"),
+            Some(json!({ "provider": "openai", "model": "gpt-4o" })),
+        );
+        h.say(&chat, "are you there?");
+
+        let (status, error) = h.call("POST", &format!("/api/reply?chat={chat}"), None);
+        assert_eq!(status, 503);
+        assert_eq!(error["error"]["code"], "provider_not_configured");
+        assert!(error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("OPENAI_API_KEY"));
+
+        h.host.set_env(OPENAI_API_KEY, KEY);
+        h.host.reply_with(Ok(HttpResponse {
+            status: 429,
+            headers: vec![("retry-after".into(), "20".into())],
+            body: br#"{"error":{"message":"Rate limit reached for gpt-4o"}}"#.to_vec(),
+        }));
+        let request = HttpRequest {
+            method: "POST".into(),
+            uri: format!("/api/reply?chat={chat}"),
+            headers: vec![],
+            body: vec![],
+        };
+        let response = handle_request(&h.host, &mut h.state, request);
+        assert_eq!(response.status, 429);
+        assert_eq!(response.header("retry-after"), Some("20"));
+
+        h.host.reply_with(Err(crate::port::HostError::new(
+            "send-http",
+            "connection refused",
+        )));
+        let (status, error) = h.call("POST", &format!("/api/reply?chat={chat}"), None);
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (502, Some("provider_unreachable"))
+        );
+
+        assert_eq!(
+            h.messages(&chat),
+            [("user".to_string(), "are you there?".to_string())]
+        );
+        // Retrying once the provider is back answers the same message.
+        h.openai_reply(200, r#"{"choices":[{"message":{"content":"yes"}}]}"#);
+        assert_eq!(
+            h.call("POST", &format!("/api/reply?chat={chat}"), None).0,
+            201
+        );
+        assert_eq!(h.messages(&chat).len(), 2);
+    }
+
+    #[test]
+    fn rename_and_delete() {
+        let mut h = Harness::new();
+        let chat = h.new_chat();
+        let (status, renamed) = h.call(
+            "PATCH",
+            &format!("/api/chat?id={chat}"),
+            Some(json!({ "title": "  Trip\nplans " })),
+        );
+        assert_eq!(status, 200, "{renamed}");
+        assert_eq!(renamed["title"], "Trip plans");
+        // A renamed chat keeps its name when the first message arrives.
+        h.say(&chat, "first");
+        assert_eq!(
+            h.call("GET", &format!("/api/chat?id={chat}"), None).1["title"],
+            "Trip plans"
+        );
+
+        assert_eq!(
+            h.call("DELETE", &format!("/api/chat?id={chat}"), None).0,
+            204
+        );
+        assert_eq!(h.call("GET", &format!("/api/chat?id={chat}"), None).0, 404);
+        assert_eq!(
+            h.call("DELETE", &format!("/api/chat?id={chat}"), None).0,
+            404
+        );
+        assert_eq!(h.say(&chat, "hello?").0, 404);
+        assert_eq!(h.call("GET", "/api/chats", None).1["chats"], json!([]));
+    }
+
+    #[test]
+    fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
+        let mut h = Harness::new();
+        let chat = h.new_chat();
+        h.say(&chat, "keep me");
+        let before = h.host.labels.borrow().clone();
+        let long = "x".repeat(crate::api::MAX_MESSAGE_CHARS + 1);
+        let cases: Vec<(&str, String, Option<Value>, u16)> = vec![
+            ("GET", "/api/chat".into(), None, 400),
+            ("GET", "/api/chat?id=nope".into(), None, 404),
+            ("GET", "/api/chat?id=c999".into(), None, 404),
+            (
+                "PATCH",
+                format!("/api/chat?id={chat}"),
+                Some(json!({})),
+                400,
+            ),
+            (
+                "PATCH",
+                format!("/api/chat?id={chat}"),
+                Some(json!({ "title": "" })),
+                400,
+            ),
+            (
+                "PATCH",
+                format!("/api/chat?id={chat}"),
+                Some(json!({ "title": 7 })),
+                400,
+            ),
+            (
+                "PATCH",
+                format!("/api/chat?id={chat}"),
+                Some(json!({ "provider": "nope" })),
+                400,
+            ),
+            (
+                "PATCH",
+                format!("/api/chat?id={chat}"),
+                Some(json!({ "provider": "demo", "model": "gpt-4o" })),
+                400,
+            ),
+            (
+                "POST",
+                "/api/chats".into(),
+                Some(json!({ "title": "t".repeat(201) })),
+                400,
+            ),
+            ("POST", "/api/chats".into(), Some(json!([1, 2])), 400),
+            (
+                "POST",
+                format!("/api/messages?chat={chat}"),
+                Some(json!({})),
+                400,
+            ),
+            (
+                "POST",
+                format!("/api/messages?chat={chat}"),
+                Some(json!({ "content": "   " })),
+                400,
+            ),
+            (
+                "POST",
+                format!("/api/messages?chat={chat}"),
+                Some(json!({ "content": long })),
+                413,
+            ),
+            (
+                "GET",
+                format!("/api/messages?chat={chat}&limit=0"),
+                None,
+                400,
+            ),
+            (
+                "GET",
+                format!("/api/messages?chat={chat}&limit=x"),
+                None,
+                400,
+            ),
+            (
+                "GET",
+                format!("/api/messages?chat={chat}&before=zz"),
+                None,
+                400,
+            ),
+            (
+                "GET",
+                format!("/api/messages?chat={chat}&before={}", "a".repeat(40)),
+                None,
+                404,
+            ),
+            ("GET", "/api/nothing".into(), None, 404),
+        ];
+        for (method, uri, body, expected) in cases {
+            let (status, error) = h.call(method, &uri, body.clone());
+            assert_eq!(status, expected, "{method} {uri} {body:?} -> {error}");
+            assert!(
+                error["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
+                "{method} {uri}: no message in {error}"
+            );
+        }
+        assert_eq!(*h.host.labels.borrow(), before);
+        assert_eq!(
+            h.messages(&chat),
+            [("user".to_string(), "keep me".to_string())]
+        );
+    }
+
+    #[test]
+    fn cross_site_requests_are_refused() {
+        let mut h = Harness::new();
+        let request = HttpRequest {
+            method: "POST".into(),
+            uri: "/api/chats".into(),
+            headers: vec![
+                ("Host".into(), "127.0.0.1:8084".into()),
+                ("Origin".into(), "https://evil.example".into()),
+                ("Content-Type".into(), "application/json".into()),
+            ],
+            body: b"{}".to_vec(),
+        };
+        assert_eq!(handle_request(&h.host, &mut h.state, request).status, 403);
+        assert_eq!(h.call("GET", "/api/chats", None).1["chats"], json!([]));
+    }
+
+    #[test]
+    fn a_failing_store_is_a_500_and_nothing_half_written_shows() {
+        let mut h = Harness::new();
+        let chat = h.new_chat();
+        h.host.fail_writes.set(true);
+        let (status, error) = h.say(&chat, "lost?");
+        assert_eq!(status, 500);
+        assert_eq!(error["error"]["code"], "storage_failed");
+        h.host.fail_writes.set(false);
+        assert!(h.messages(&chat).is_empty());
+        assert_eq!(h.say(&chat, "now").0, 201);
+    }
+
+    #[test]
+    fn open_pages_hear_about_changes_and_dead_sockets_are_dropped() {
+        let mut h = Harness::new();
+        socket_opened(&mut h.state, 1);
+        socket_opened(&mut h.state, 2);
+        h.host.ws_gone.borrow_mut().push(2);
+        let chat = h.new_chat();
+        let sent = h.host.ws_sent.borrow().clone();
+        assert_eq!(
+            sent,
+            vec![(1, format!(r#"{{"chat":"{chat}","type":"changed"}}"#))]
+        );
+        assert_eq!(h.state.sockets, vec![1]);
+        socket_closed(&mut h.state, 1);
+        assert!(h.state.sockets.is_empty());
+        assert_eq!(socket_message(r#"{"type":"ping"}"#), r#"{"type":"pong"}"#);
+        assert!(socket_message("hello").contains("error"));
+    }
+
+    #[test]
+    fn state_stays_small_however_long_the_history() {
+        let mut h = Harness::new();
+        let chat = h.new_chat();
+        let start = h.state.encode().len();
+        for n in 0..100 {
+            h.say(&chat, &format!("message {n}"));
+            h.call("POST", &format!("/api/reply?chat={chat}"), None);
+        }
+        assert_eq!(h.state.encode().len(), start);
+        assert!(start < 256, "state is {start} bytes");
+    }
+
+    #[test]
+    fn long_histories_page_back_to_the_first_message() {
+        let mut h = Harness::new();
+        let chat = h.new_chat();
+        for n in 0..120 {
+            h.say(&chat, &format!("m{n}"));
+        }
+        let (_, first) = h.call("GET", &format!("/api/messages?chat={chat}"), None);
+        let page = first["messages"].as_array().unwrap();
+        assert_eq!(page.len(), 50);
+        assert_eq!(page[49]["content"], "m119");
+        assert_eq!(first["has_more"], true);
+        let mut seen = page.len();
+        let mut oldest = page[0]["id"].as_str().unwrap().to_string();
+        loop {
+            let (_, next) = h.call(
+                "GET",
+                &format!("/api/messages?chat={chat}&before={oldest}"),
+                None,
+            );
+            let page = next["messages"].as_array().unwrap();
+            seen += page.len();
+            if next["has_more"] == false {
+                assert_eq!(page[0]["content"], "m0");
+                break;
+            }
+            oldest = page[0]["id"].as_str().unwrap().to_string();
+        }
+        assert_eq!(seen, 120);
+    }
+
+    #[test]
+    fn providers_report_availability_without_revealing_keys() {
+        let mut h = Harness::new();
+        let (_, listed) = h.call("GET", "/api/providers", None);
+        assert_eq!(
+            listed["default"],
+            json!({ "provider": "demo", "model": "demo-echo" })
+        );
+        assert_eq!(listed["providers"][1]["available"], false);
+        h.host.set_env(OPENAI_API_KEY, KEY);
+        let (_, listed) = h.call("GET", "/api/providers", None);
+        assert_eq!(listed["providers"][1]["available"], true);
+        assert!(!listed.to_string().contains(KEY));
+    }
+}
