@@ -198,11 +198,15 @@ fn optional_string(body: &Map<String, Value>, name: &str) -> Result<Option<Strin
     }
 }
 
-fn clean_title(title: &str) -> Result<String, ApiError> {
-    let title: String = title
-        .chars()
+/// Titles are one line: control characters (newlines, tabs, ...) become spaces.
+fn without_controls(text: &str) -> String {
+    text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+        .collect()
+}
+
+fn clean_title(title: &str) -> Result<String, ApiError> {
+    let title = without_controls(title);
     let title = title.trim();
     if title.is_empty() {
         return Err(ApiError::bad_request("the title must not be empty"));
@@ -222,11 +226,27 @@ fn auto_title(content: &str) -> String {
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or_default();
-    let line: String = line
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    providers::excerpt(&line, AUTO_TITLE_CHARS)
+    providers::excerpt(&without_controls(line), AUTO_TITLE_CHARS)
+}
+
+/// Provider and model from a body, each defaulting to `current`, checked together.
+fn pick_model(
+    catalog: &Catalog,
+    body: &Map<String, Value>,
+    current: (String, String),
+) -> Result<(String, String), ApiError> {
+    let provider = optional_string(body, "provider")?;
+    let model = optional_string(body, "model")?;
+    let picked = match (provider, model) {
+        (None, None) => current,
+        (Some(provider), None) => {
+            let first = catalog.first_model(&provider)?;
+            (provider, first)
+        }
+        (provider, Some(model)) => (provider.unwrap_or(current.0), model),
+    };
+    catalog.check(&picked.0, &picked.1)?;
+    Ok(picked)
 }
 
 impl<H: Host> Api<'_, H> {
@@ -263,36 +283,7 @@ impl<H: Host> Api<'_, H> {
         let chats: Vec<Value> = self.store.list()?.iter().map(chat_view).collect();
         Ok(http::json(200, &json!({ "chats": chats })))
     }
-}
 
-/// Provider and model from a body, each defaulting to `current`, checked together.
-fn pick_model(
-    catalog: &Catalog,
-    body: &Map<String, Value>,
-    current: (String, String),
-) -> Result<(String, String), ApiError> {
-    let provider = optional_string(body, "provider")?;
-    let model = optional_string(body, "model")?;
-    let picked = match (provider, model) {
-        (None, None) => current,
-        (Some(provider), None) => {
-            let first = catalog
-                .provider(&provider)?
-                .models
-                .first()
-                .map(|m| m.id.clone())
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("provider {provider:?} lists no model"))
-                })?;
-            (provider, first)
-        }
-        (provider, Some(model)) => (provider.unwrap_or(current.0), model),
-    };
-    catalog.check(&picked.0, &picked.1)?;
-    Ok(picked)
-}
-
-impl<H: Host> Api<'_, H> {
     fn create_chat(&self, request: &Request) -> Result<Outcome, ApiError> {
         let body = request.json_object()?;
         let title = optional_string(&body, "title")?

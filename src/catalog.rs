@@ -35,6 +35,8 @@ pub enum CatalogError {
     Invalid(String),
     #[error("unknown provider {0:?}")]
     UnknownProvider(String),
+    #[error("provider {0:?} lists no model")]
+    NoModels(String),
     #[error("provider {provider:?} has no model {model:?}")]
     UnknownModel { provider: String, model: String },
 }
@@ -50,14 +52,9 @@ impl Catalog {
     pub fn parse(text: &str) -> Result<Self, CatalogError> {
         let catalog: Self =
             toml::from_str(text).map_err(|error| CatalogError::Invalid(error.to_string()))?;
-        let default = catalog
-            .provider(&catalog.default_provider)
-            .map_err(|_| CatalogError::Invalid("default_provider is not listed".into()))?;
-        if default.models.is_empty() {
-            return Err(CatalogError::Invalid(
-                "the default provider lists no model".into(),
-            ));
-        }
+        catalog
+            .first_model(&catalog.default_provider)
+            .map_err(|e| CatalogError::Invalid(format!("default_provider: {e}")))?;
         Ok(catalog)
     }
 
@@ -68,14 +65,18 @@ impl Catalog {
             .ok_or_else(|| CatalogError::UnknownProvider(id.to_string()))
     }
 
-    /// The provider and model a new chat starts with.
-    pub fn default_model(&self) -> (String, String) {
-        let model = self
-            .provider(&self.default_provider)
-            .ok()
-            .and_then(|p| p.models.first())
+    /// The model a provider offers first.
+    pub fn first_model(&self, provider: &str) -> Result<String, CatalogError> {
+        self.provider(provider)?
+            .models
+            .first()
             .map(|m| m.id.clone())
-            .unwrap_or_default();
+            .ok_or_else(|| CatalogError::NoModels(provider.to_string()))
+    }
+
+    /// The provider and model a new chat starts with (`parse` checked both exist).
+    pub fn default_model(&self) -> (String, String) {
+        let model = self.first_model(&self.default_provider).unwrap_or_default();
         (self.default_provider.clone(), model)
     }
 
