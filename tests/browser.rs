@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{free_port, package_manifest, Client, Theater};
+use common::{free_port, package_manifest, response, wait_until, Client, Theater};
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
@@ -47,11 +47,12 @@ impl Browser {
         let agent = ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(60))
             .build();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while agent.get(&format!("{base}/status")).call().is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            sleep(Duration::from_millis(100));
-        }
+        wait_until(
+            "chromedriver did not start",
+            Duration::from_secs(30),
+            || agent.get(&format!("{base}/status")).call().is_ok(),
+            String::new,
+        );
         let profile = std::env::temp_dir().join(format!("chat-browser-{}", std::process::id()));
         let capabilities = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
@@ -87,11 +88,7 @@ impl Browser {
             Some(body) => request.send_json(body),
             None => request.call(),
         };
-        let response = match result {
-            Ok(response) => response,
-            Err(ureq::Error::Status(_, response)) => response,
-            Err(error) => panic!("WebDriver {method} {path}: {error}"),
-        };
+        let response = response(result, &format!("WebDriver {method} {path}"));
         let value: Value = response.into_json().unwrap();
         if let Some(error) = value["value"]["error"].as_str() {
             panic!(

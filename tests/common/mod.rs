@@ -15,6 +15,29 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+/// Polls `ready` until it holds; after `limit`, fails with `what` and `context()`.
+pub fn wait_until(
+    what: &str,
+    limit: Duration,
+    mut ready: impl FnMut() -> bool,
+    context: impl Fn() -> String,
+) {
+    let deadline = Instant::now() + limit;
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what}\n{}", context());
+        sleep(Duration::from_millis(200));
+    }
+}
+
+/// A reply with any status is a response to inspect; only a transport failure fails.
+pub fn response(result: Result<ureq::Response, ureq::Error>, what: &str) -> ureq::Response {
+    match result {
+        Ok(response) => response,
+        Err(ureq::Error::Status(_, response)) => response,
+        Err(error) => panic!("{what}: {error}"),
+    }
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
@@ -99,21 +122,17 @@ impl Theater {
             .spawn()
             .expect("theater-server did not start");
         self.server = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
         // `theater list` ignores THEATER_SERVER_ADDRESS in 0.2.1; only its flag works.
-        while !self
-            .cli(&["list", "--address", &self.address])
-            .status
-            .success()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "theater-server did not answer on {}; log:\n{}",
-                self.address,
-                self.server_log()
-            );
-            sleep(Duration::from_millis(200));
-        }
+        wait_until(
+            &format!("theater-server did not answer on {}; log:", self.address),
+            Duration::from_secs(60),
+            || {
+                self.cli(&["list", "--address", &self.address])
+                    .status
+                    .success()
+            },
+            || self.server_log(),
+        );
     }
 
     /// Stops the server the way a user's Ctrl-C or a crash would leave it: the process
@@ -265,11 +284,7 @@ impl Client {
             Some(body) => request.send_string(body),
             None => request.call(),
         };
-        let response = match result {
-            Ok(response) => response,
-            Err(ureq::Error::Status(_, response)) => response,
-            Err(error) => panic!("{method} {path}: {error}"),
-        };
+        let response = response(result, &format!("{method} {path}"));
         let status = response.status();
         let headers = response
             .headers_names()
@@ -311,25 +326,19 @@ impl Client {
 
     /// Waits until the actor answers its health check.
     pub fn wait_ready(&self, theater: &Theater) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let ok = self
-                .agent
+        let healthy = || {
+            self.agent
                 .get(&format!("{}/api/health", self.base))
                 .timeout(Duration::from_secs(2))
                 .call()
                 .map(|r| r.status() == 200)
-                .unwrap_or(false);
-            if ok {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the actor never answered on {}; server log:\n{}",
-                self.base,
-                theater.server_log()
-            );
-            sleep(Duration::from_millis(200));
-        }
+                .unwrap_or(false)
+        };
+        wait_until(
+            &format!("the actor never answered on {}; server log:", self.base),
+            Duration::from_secs(60),
+            healthy,
+            || theater.server_log(),
+        );
     }
 }
