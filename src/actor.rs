@@ -3,7 +3,7 @@
 
 use crate::api::{self, ROUTES, WEBSOCKET_PATH};
 use crate::catalog::Catalog;
-use crate::chats::{ChatId, ChatStore};
+use crate::chats::{recover, ChatId};
 use crate::config::{ActorConfig, ConfigError};
 use crate::port::{Host, HostError, HttpRequest, HttpResponse, ServerSpec};
 use crate::state::ActorState;
@@ -24,14 +24,11 @@ pub enum InitError {
 pub fn init<H: Host>(host: &H, init_state: Option<&[u8]>) -> Result<ActorState, InitError> {
     let config = ActorConfig::from_init(init_state)?;
     Catalog::builtin().map_err(|error| InitError::Catalog(error.to_string()))?;
-    // A broken store should be visible in the log now, not at the first request; the
-    // actor still starts so the page can say what is wrong.
-    match ChatStore::new(host, &config.store_id).list() {
-        Ok(chats) => host.log(&format!(
-            "chat: store {:?} holds {} chats",
-            config.store_id,
-            chats.len()
-        )),
+    // Repair what a killed server left torn before serving anything. A store that
+    // cannot be read at all is logged, and the actor still starts so the page can say
+    // what is wrong.
+    match recover::recover(host, &config.store_id) {
+        Ok(report) => host.log(&report.summary(&config.store_id)),
         Err(error) => host.log(&format!(
             "chat: store {:?} is unreadable: {error}",
             config.store_id

@@ -70,6 +70,21 @@ impl Host for TheaterHost {
         store::remove_label(store_id, label).map_err(host_error("remove-label"))
     }
 
+    fn store_at_label(
+        &self,
+        store_id: &str,
+        label: &str,
+        content: &[u8],
+    ) -> Result<String, HostError> {
+        store::replace_content_at_label(store_id, label, content)
+            .map(|reference| reference.hash)
+            .map_err(host_error("replace-content-at-label"))
+    }
+
+    fn label_list(&self, store_id: &str) -> Result<Vec<String>, HostError> {
+        store::list_labels(store_id).map_err(host_error("list-labels"))
+    }
+
     fn http_send(&self, request: &port::HttpRequest) -> Result<port::HttpResponse, HostError> {
         let wire = HttpRequest {
             method: request.method.clone(),

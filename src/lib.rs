@@ -13,6 +13,10 @@ pub mod http;
 pub mod port;
 pub mod providers;
 pub mod state;
+pub mod store;
+
+#[cfg(test)]
+mod crash_tests;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

@@ -91,6 +91,16 @@ pub trait Host {
     fn label_get(&self, store_id: &str, label: &str) -> Result<Option<String>, HostError>;
     fn label_set(&self, store_id: &str, label: &str, hash: &str) -> Result<(), HostError>;
     fn label_remove(&self, store_id: &str, label: &str) -> Result<(), HostError>;
+    /// Stores content and points a label at it in one host call; returns the hash.
+    /// Not atomic in 0.2.1: see `store` for what a crash can leave behind.
+    fn store_at_label(
+        &self,
+        store_id: &str,
+        label: &str,
+        content: &[u8],
+    ) -> Result<String, HostError>;
+    /// The names of every label of the store, torn (empty) ones included.
+    fn label_list(&self, store_id: &str) -> Result<Vec<String>, HostError>;
 
     /// Sends a request and waits for the whole response.
     fn http_send(&self, request: &HttpRequest) -> Result<HttpResponse, HostError>;
@@ -105,10 +115,28 @@ pub trait Host {
 #[cfg(test)]
 pub mod fake {
     //! An in-memory host for tests: set canned replies, then assert the calls made.
+    //!
+    //! It copies the failure modes of Theater 0.2.1's store that matter for crash
+    //! safety: a content write is skipped when a file with that hash exists (even a torn
+    //! one), an empty label reads as no label, and [`FakeHost::crash_at`] kills the
+    //! "server" in the middle of any write, leaving it torn the way a `kill -9` would.
 
     use super::*;
     use std::cell::{Cell, RefCell};
     use std::collections::{BTreeMap, HashMap, VecDeque};
+
+    /// How the write that a crash hits is left on disk.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Tear {
+        /// The file exists and is empty (truncated, nothing written yet).
+        Empty,
+        /// The first half of the bytes made it.
+        Half,
+        /// The write was still in flight when the next `n` writes completed (tokio's
+        /// `File::write_all` returns before its blocking write has run): this content
+        /// is left half-written, the following `n` writes land, then the crash.
+        Overtaken(u8),
+    }
 
     #[derive(Default)]
     pub struct FakeHost {
@@ -116,7 +144,7 @@ pub mod fake {
         pub env: RefCell<HashMap<String, String>>,
         /// store id -> hash -> content
         pub content: RefCell<HashMap<String, BTreeMap<String, Vec<u8>>>>,
-        /// store id -> label -> hash
+        /// store id -> label -> hash (an empty string is a torn label)
         pub labels: RefCell<HashMap<String, BTreeMap<String, String>>>,
         pub http_replies: RefCell<VecDeque<Result<HttpResponse, HostError>>>,
         pub http_sent: RefCell<Vec<HttpRequest>>,
@@ -127,7 +155,17 @@ pub mod fake {
         pub logs: RefCell<Vec<String>>,
         /// When set, every store write fails (reads still work).
         pub fail_writes: Cell<bool>,
+        /// Store calls made (reads and writes).
         pub calls: Cell<u64>,
+        /// Bytes handed to the store in writes.
+        pub bytes_written: Cell<u64>,
+        /// Single file writes done so far (a content file, a label file, a removal).
+        pub writes: Cell<u64>,
+        crash: Cell<Option<(u64, Tear)>>,
+        /// The crash has happened: every later call fails, as nothing runs any more.
+        pub dead: Cell<bool>,
+        /// Writes that still land before an overtaken write's crash.
+        land_then_die: Cell<Option<u8>>,
     }
 
     impl FakeHost {
@@ -151,6 +189,31 @@ pub mod fake {
             self.now.set(self.now.get() + ms);
         }
 
+        /// Kills the server during file write number `write` (counted from 0 over the
+        /// host's life, see `writes`), leaving that write torn as `tear` says.
+        pub fn crash_at(&self, write: u64, tear: Tear) {
+            self.crash.set(Some((write, tear)));
+        }
+
+        /// A new server process on the same disk: the files as the crash left them, a
+        /// clock that moved on, nothing in flight.
+        pub fn restarted(&self) -> FakeHost {
+            let host = FakeHost::new();
+            host.now.set(self.now.get() + 1_000);
+            *host.env.borrow_mut() = self.env.borrow().clone();
+            *host.content.borrow_mut() = self.content.borrow().clone();
+            *host.labels.borrow_mut() = self.labels.borrow().clone();
+            host
+        }
+
+        /// A request is over. A write still in flight at this point is killed with it:
+        /// no request outlives its own writes.
+        pub fn end_of_request(&self) {
+            if self.land_then_die.take().is_some() {
+                self.dead.set(true);
+            }
+        }
+
         /// Every byte the actor ever handed to the host, for secret-leak checks.
         pub fn everything_written(&self) -> String {
             let mut all = String::new();
@@ -168,8 +231,105 @@ pub mod fake {
             all
         }
 
-        fn count(&self) {
+        fn count(&self) -> Result<(), HostError> {
             self.calls.set(self.calls.get() + 1);
+            if self.dead.get() {
+                return Err(HostError::new("store", "the server is gone"));
+            }
+            Ok(())
+        }
+
+        /// Accounts for one file write; says how it ends.
+        fn write_step(&self) -> Result<Option<Tear>, HostError> {
+            if self.dead.get() {
+                return Err(HostError::new("store", "the server is gone"));
+            }
+            if self.fail_writes.get() {
+                return Err(HostError::new("store", "disk full"));
+            }
+            let n = self.writes.get();
+            self.writes.set(n + 1);
+            if let Some(left) = self.land_then_die.get() {
+                // This write lands; after the last of them, the process dies.
+                if left <= 1 {
+                    self.land_then_die.set(None);
+                    self.dead.set(true);
+                } else {
+                    self.land_then_die.set(Some(left - 1));
+                }
+                return Ok(None);
+            }
+            match self.crash.get() {
+                Some((at, tear)) if at == n => {
+                    self.crash.set(None);
+                    if let Tear::Overtaken(n) = tear {
+                        self.land_then_die.set(Some(n.max(1)));
+                    } else {
+                        self.dead.set(true);
+                    }
+                    Ok(Some(tear))
+                }
+                _ => Ok(None),
+            }
+        }
+
+        fn put_content(&self, store_id: &str, content: &[u8]) -> Result<String, HostError> {
+            let hash = content_hash(content);
+            let exists = self
+                .content
+                .borrow()
+                .get(store_id)
+                .is_some_and(|store| store.contains_key(&hash));
+            // Like Theater 0.2.1: an existing file is never rewritten, torn or not.
+            if exists {
+                return Ok(hash);
+            }
+            let tear = self.write_step()?;
+            self.bytes_written
+                .set(self.bytes_written.get() + content.len() as u64);
+            let kept = match tear {
+                None => content.to_vec(),
+                Some(Tear::Empty) => Vec::new(),
+                Some(Tear::Half | Tear::Overtaken(_)) => content[..content.len() / 2].to_vec(),
+            };
+            self.content
+                .borrow_mut()
+                .entry(store_id.to_string())
+                .or_default()
+                .insert(hash.clone(), kept);
+            if self.dead.get() {
+                return Err(HostError::new("store", "the server is gone"));
+            }
+            Ok(hash)
+        }
+
+        fn set_label(&self, store_id: &str, label: &str, hash: &str) -> Result<(), HostError> {
+            let exists = self
+                .content
+                .borrow()
+                .get(store_id)
+                .is_some_and(|store| store.contains_key(hash));
+            if !exists {
+                return Err(HostError::new(
+                    "label",
+                    format!("Content does not exist: {hash}"),
+                ));
+            }
+            let tear = self.write_step()?;
+            let kept = match tear {
+                None | Some(Tear::Overtaken(_)) => hash.to_string(),
+                Some(Tear::Empty) => String::new(),
+                Some(Tear::Half) => hash[..hash.len() / 2].to_string(),
+            };
+            self.labels
+                .borrow_mut()
+                .entry(store_id.to_string())
+                .or_default()
+                .insert(label.to_string(), kept);
+            if self.dead.get() {
+                return Err(HostError::new("label", "the server is gone"));
+            }
+            Ok(())
         }
     }
 
@@ -201,21 +361,12 @@ pub mod fake {
         }
 
         fn store_put(&self, store_id: &str, content: &[u8]) -> Result<String, HostError> {
-            self.count();
-            if self.fail_writes.get() {
-                return Err(HostError::new("store", "disk full"));
-            }
-            let hash = content_hash(content);
-            self.content
-                .borrow_mut()
-                .entry(store_id.to_string())
-                .or_default()
-                .insert(hash.clone(), content.to_vec());
-            Ok(hash)
+            self.count()?;
+            self.put_content(store_id, content)
         }
 
         fn store_get(&self, store_id: &str, hash: &str) -> Result<Vec<u8>, HostError> {
-            self.count();
+            self.count()?;
             self.content
                 .borrow()
                 .get(store_id)
@@ -225,37 +376,54 @@ pub mod fake {
         }
 
         fn label_get(&self, store_id: &str, label: &str) -> Result<Option<String>, HostError> {
-            self.count();
+            self.count()?;
+            // Theater 0.2.1 reads an empty label file as no label.
             Ok(self
                 .labels
                 .borrow()
                 .get(store_id)
                 .and_then(|labels| labels.get(label))
+                .filter(|hash| !hash.is_empty())
                 .cloned())
         }
 
         fn label_set(&self, store_id: &str, label: &str, hash: &str) -> Result<(), HostError> {
-            self.count();
-            if self.fail_writes.get() {
-                return Err(HostError::new("label", "disk full"));
-            }
-            self.labels
-                .borrow_mut()
-                .entry(store_id.to_string())
-                .or_default()
-                .insert(label.to_string(), hash.to_string());
-            Ok(())
+            self.count()?;
+            self.set_label(store_id, label, hash)
         }
 
         fn label_remove(&self, store_id: &str, label: &str) -> Result<(), HostError> {
-            self.count();
-            if self.fail_writes.get() {
-                return Err(HostError::new("remove-label", "disk full"));
+            self.count()?;
+            // Removing a file is atomic: a crash there means it did not happen.
+            if self.write_step()?.is_some() {
+                return Err(HostError::new("remove-label", "the server is gone"));
             }
             if let Some(labels) = self.labels.borrow_mut().get_mut(store_id) {
                 labels.remove(label);
             }
             Ok(())
+        }
+
+        fn store_at_label(
+            &self,
+            store_id: &str,
+            label: &str,
+            content: &[u8],
+        ) -> Result<String, HostError> {
+            self.count()?;
+            let hash = self.put_content(store_id, content)?;
+            self.set_label(store_id, label, &hash)?;
+            Ok(hash)
+        }
+
+        fn label_list(&self, store_id: &str) -> Result<Vec<String>, HostError> {
+            self.count()?;
+            Ok(self
+                .labels
+                .borrow()
+                .get(store_id)
+                .map(|labels| labels.keys().cloned().collect())
+                .unwrap_or_default())
         }
 
         fn http_send(&self, request: &HttpRequest) -> Result<HttpResponse, HostError> {

@@ -3,18 +3,26 @@
 //! A message is an immutable object whose id is its content hash and which names its
 //! parent, so a conversation is a Merkle DAG like git's commits; editing or regenerating
 //! adds a sibling without touching history. A chat is a small mutable record (behind the
-//! label `chat.<id>`) that points at the head of its current branch. The label
-//! `chats.index` lists the live chats and the next id, so ids are never reused.
+//! label pair `chat.<id>`, see [`crate::store`]) that points at the head of its current
+//! branch. The record `chats.index` lists the live chats and the next id, so ids are
+//! never reused. The index is the truth about which chats exist: it is written before a
+//! new chat's record and before a deleted chat's labels are removed, and
+//! [`recover`] reconciles the two at start.
 //!
 //! Costs: appending is O(1) host calls whatever the history length; reading a page of
 //! history is O(page); listing chats is O(chats).
 
+pub mod recover;
+
 use crate::port::{Host, HostError};
+use crate::store::{ReadError, Record, Records, Stamp};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use thiserror::Error;
 
-const INDEX_LABEL: &str = "chats.index";
+pub const INDEX_LABEL: &str = "chats.index";
+/// The prefix of every chat record's labels.
+pub const CHAT_LABEL_PREFIX: &str = "chat.";
 const SCHEMA: u32 = 1;
 
 /// `c` followed by a decimal counter, e.g. `c12`.
@@ -25,6 +33,23 @@ pub struct ChatId(String);
 impl ChatId {
     fn from_number(n: u64) -> Self {
         Self(format!("c{n}"))
+    }
+
+    /// The counter in the id (ids are parsed strictly, so it is always there).
+    pub fn number(&self) -> u64 {
+        self.0
+            .get(1..)
+            .and_then(|digits| digits.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The chat whose record a label belongs to (its primary or its backup).
+    pub fn of_label(label: &str) -> Option<Self> {
+        let rest = label.strip_prefix(CHAT_LABEL_PREFIX)?;
+        let id = rest
+            .strip_suffix(crate::store::BACKUP_SUFFIX)
+            .unwrap_or(rest);
+        Self::parse(id)
     }
 
     pub fn parse(text: &str) -> Option<Self> {
@@ -40,8 +65,8 @@ impl ChatId {
         &self.0
     }
 
-    fn label(&self) -> String {
-        format!("chat.{}", self.0)
+    pub fn label(&self) -> String {
+        format!("{CHAT_LABEL_PREFIX}{}", self.0)
     }
 }
 
@@ -151,15 +176,52 @@ pub struct Chat {
     pub message_count: u64,
     pub provider: String,
     pub model: String,
+    #[serde(default)]
+    pub w: Stamp,
+    /// The hash this version was read from; the next write makes it the backup.
+    #[serde(skip)]
+    pub stored: Option<String>,
+}
+
+impl Record for Chat {
+    fn stamp(&self) -> Stamp {
+        self.w
+    }
+    fn set_stamp(&mut self, stamp: Stamp) {
+        self.w = stamp;
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-struct ChatIndex {
+pub struct ChatIndex {
     #[serde(default)]
-    v: u32,
-    next_id: u64,
+    pub v: u32,
+    pub next_id: u64,
     /// Live chats, oldest first.
-    chats: Vec<ChatId>,
+    pub chats: Vec<ChatId>,
+    #[serde(default)]
+    pub w: Stamp,
+    #[serde(skip)]
+    pub stored: Option<String>,
+}
+
+impl Record for ChatIndex {
+    fn stamp(&self) -> Stamp {
+        self.w
+    }
+    fn set_stamp(&mut self, stamp: Stamp) {
+        self.w = stamp;
+    }
+}
+
+impl ChatIndex {
+    pub fn empty() -> Self {
+        Self {
+            v: SCHEMA,
+            next_id: 1,
+            ..Self::default()
+        }
+    }
 }
 
 #[derive(Debug, Error)]
@@ -174,6 +236,16 @@ pub enum StoreError {
     Corrupt { what: String, detail: String },
     #[error(transparent)]
     Host(#[from] HostError),
+}
+
+fn read_error(what: &str) -> impl Fn(ReadError) -> StoreError + '_ {
+    move |error| match error {
+        ReadError::Host(error) => StoreError::Host(error),
+        ReadError::Torn(detail) => StoreError::Corrupt {
+            what: what.to_string(),
+            detail,
+        },
+    }
 }
 
 /// One page of history, oldest first.
@@ -198,11 +270,16 @@ pub const DEFAULT_TITLE: &str = "New chat";
 pub struct ChatStore<'a, H: Host> {
     host: &'a H,
     store_id: &'a str,
+    records: Records<'a, H>,
 }
 
 impl<'a, H: Host> ChatStore<'a, H> {
     pub fn new(host: &'a H, store_id: &'a str) -> Self {
-        Self { host, store_id }
+        Self {
+            host,
+            store_id,
+            records: Records::new(host, store_id),
+        }
     }
 
     fn put_json<T: Serialize>(&self, value: &T) -> Result<String, StoreError> {
@@ -213,52 +290,66 @@ impl<'a, H: Host> ChatStore<'a, H> {
         Ok(self.host.store_put(self.store_id, &bytes)?)
     }
 
-    fn get_json<T: for<'de> Deserialize<'de>>(
-        &self,
-        hash: &str,
-        what: &str,
-    ) -> Result<T, StoreError> {
-        let bytes = self.host.store_get(self.store_id, hash)?;
-        serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt {
-            what: what.to_string(),
-            detail: error.to_string(),
+    pub fn load_index(&self) -> Result<ChatIndex, StoreError> {
+        let loaded = self
+            .records
+            .read::<ChatIndex>(INDEX_LABEL)
+            .map_err(read_error("chat index"))?;
+        Ok(match loaded {
+            None => ChatIndex::empty(),
+            Some(loaded) => ChatIndex {
+                stored: Some(loaded.hash),
+                ..loaded.value
+            },
         })
     }
 
-    fn load_index(&self) -> Result<ChatIndex, StoreError> {
-        match self.host.label_get(self.store_id, INDEX_LABEL)? {
-            None => Ok(ChatIndex {
-                v: SCHEMA,
-                next_id: 1,
-                chats: Vec::new(),
-            }),
-            Some(hash) => self.get_json(&hash, "chat index"),
-        }
+    pub fn save_index(&self, index: &mut ChatIndex) -> Result<(), StoreError> {
+        index.v = SCHEMA;
+        let previous = index.stored.take();
+        let hash = self
+            .records
+            .write(INDEX_LABEL, index, previous.as_deref())?;
+        index.stored = Some(hash);
+        Ok(())
     }
 
-    fn save_index(&self, index: &ChatIndex) -> Result<(), StoreError> {
-        let hash = self.put_json(index)?;
-        Ok(self.host.label_set(self.store_id, INDEX_LABEL, &hash)?)
-    }
-
-    fn save_chat(&self, chat: &Chat) -> Result<(), StoreError> {
-        let hash = self.put_json(chat)?;
-        Ok(self
-            .host
-            .label_set(self.store_id, &chat.id.label(), &hash)?)
+    fn save_chat(&self, chat: &mut Chat) -> Result<(), StoreError> {
+        let previous = chat.stored.take();
+        let hash = self
+            .records
+            .write(&chat.id.label(), chat, previous.as_deref())?;
+        chat.stored = Some(hash);
+        Ok(())
     }
 
     /// Creates a chat with a fresh id. The index is written first, so a crash between
-    /// the two writes can orphan an id but never hand the same id out twice.
+    /// the two writes can orphan an id but never hand the same id out twice; an id whose
+    /// labels exist anyway (an index that lost its newest version) is skipped, so no chat
+    /// is ever overwritten.
     pub fn create(&self, new: NewChat) -> Result<Chat, StoreError> {
         let mut index = self.load_index()?;
-        let id = ChatId::from_number(index.next_id.max(1));
-        index.next_id = index.next_id.max(1).saturating_add(1);
-        index.v = SCHEMA;
+        let mut number = index.next_id.max(1);
+        loop {
+            let id = ChatId::from_number(number);
+            let taken = self.host.label_get(self.store_id, &id.label())?.is_some()
+                || self
+                    .host
+                    .label_get(self.store_id, &crate::store::backup_label(&id.label()))?
+                    .is_some();
+            if !taken {
+                break;
+            }
+            self.host
+                .log(&format!("chat: id {id} is already on disk; skipping it"));
+            number = number.saturating_add(1);
+        }
+        let id = ChatId::from_number(number);
+        index.next_id = number.saturating_add(1);
         index.chats.push(id.clone());
-        self.save_index(&index)?;
+        self.save_index(&mut index)?;
         let now = self.host.now_ms();
-        let chat = Chat {
+        let mut chat = Chat {
             v: SCHEMA,
             id,
             titled: new.title.is_some(),
@@ -269,15 +360,25 @@ impl<'a, H: Host> ChatStore<'a, H> {
             message_count: 0,
             provider: new.provider,
             model: new.model,
+            w: Stamp::default(),
+            stored: None,
         };
-        self.save_chat(&chat)?;
+        self.save_chat(&mut chat)?;
         Ok(chat)
     }
 
     pub fn get(&self, id: &ChatId) -> Result<Chat, StoreError> {
-        match self.host.label_get(self.store_id, &id.label())? {
+        let what = format!("chat {id}");
+        match self
+            .records
+            .read::<Chat>(&id.label())
+            .map_err(read_error(&what))?
+        {
             None => Err(StoreError::ChatNotFound(id.clone())),
-            Some(hash) => self.get_json(&hash, &format!("chat {id}")),
+            Some(loaded) => Ok(Chat {
+                stored: Some(loaded.hash),
+                ..loaded.value
+            }),
         }
     }
 
@@ -288,8 +389,9 @@ impl<'a, H: Host> ChatStore<'a, H> {
         for id in &index.chats {
             match self.get(id) {
                 Ok(chat) => chats.push(chat),
-                // An id whose record was never written (a crash mid-create) is skipped.
-                Err(StoreError::ChatNotFound(_)) => {}
+                // An id whose record was never written (a crash mid-create), or whose
+                // both copies are unreadable (reported at start by `recover`).
+                Err(StoreError::ChatNotFound(_) | StoreError::Corrupt { .. }) => {}
                 Err(error) => return Err(error),
             }
         }
@@ -297,8 +399,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
             b.updated_at
                 .cmp(&a.updated_at)
                 .then_with(|| b.created_at.cmp(&a.created_at))
-                .then_with(|| b.id.as_str().len().cmp(&a.id.as_str().len()))
-                .then_with(|| b.id.cmp(&a.id))
+                .then_with(|| b.id.number().cmp(&a.id.number()))
         });
         Ok(chats)
     }
@@ -306,16 +407,18 @@ impl<'a, H: Host> ChatStore<'a, H> {
     /// Writes a changed chat record, stamping `updated_at`.
     pub fn update(&self, mut chat: Chat) -> Result<Chat, StoreError> {
         chat.updated_at = self.host.now_ms().max(chat.updated_at);
-        self.save_chat(&chat)?;
+        self.save_chat(&mut chat)?;
         Ok(chat)
     }
 
+    /// Takes the chat off the index (from then on it is deleted), then removes its
+    /// record's labels. Its messages stay: 0.2.1's store cannot delete content.
     pub fn delete(&self, id: &ChatId) -> Result<(), StoreError> {
         self.get(id)?;
         let mut index = self.load_index()?;
         index.chats.retain(|live| live != id);
-        self.save_index(&index)?;
-        Ok(self.host.label_remove(self.store_id, &id.label())?)
+        self.save_index(&mut index)?;
+        Ok(self.records.remove(&id.label())?)
     }
 
     pub fn message(&self, id: &MessageId) -> Result<Message, StoreError> {

@@ -1,0 +1,360 @@
+//! Crash-safe mutable records on top of Theater 0.2.1's store, whose writes can tear.
+//!
+//! # What the runtime does (theater-0.2.1 `src/store/mod.rs`)
+//! - A label write truncates the label file, then writes the hash (`set_content_ref`,
+//!   `fs::write`); an empty label file reads as "no label" (`get_content_ref`). A kill in
+//!   between loses the label.
+//! - A content file `data/<sha1>` is created and written in place, and its write may
+//!   still be in flight when the call returns (tokio's `File::write_all` hands the bytes
+//!   to a blocking task), so a kill can leave a torn object, even one a label already
+//!   names. A write is skipped when a file with that hash exists, torn or not, so the
+//!   same bytes stored again never repair it.
+//! - Removing a label deletes its file, which is atomic.
+//!
+//! # The format
+//! A mutable record (the chat index, a chat) lives behind two labels:
+//! - `NAME`, the *primary*, names the newest version;
+//! - `NAME.b`, the *backup*, names the version before it (or the same one).
+//!
+//! A write of version v+1 over v first points the backup at v (whose object is known
+//! to be whole: it was read and parsed), then stores v+1 and points the primary at it
+//! (one `replace-content-at-label` call). A kill at any point leaves the primary naming
+//! v or v+1, or torn; and whenever the primary is torn, or names a torn object, the
+//! backup names v, the last acknowledged version. Readers take the primary when it
+//! names an object that parses, else the backup.
+//!
+//! Every version carries a [`Stamp`] (a revision counter and the time of the write),
+//! so no two writes ever store the same bytes and a torn object is never reused.
+//! A torn object never parses: it is a proper prefix of a JSON object, whose last
+//! byte is its closing brace.
+//!
+//! Stores written before this format have only the primary; they read as they are,
+//! and the first write of each record adds its backup.
+//!
+//! Costs: a read is two host calls (three when the primary is torn); a write is two
+//! (one for a record's first version); a removal is two.
+//!
+//! Guarantee and limit: this survives the theater-server process being killed at any
+//! moment, which is what a crash, `kill -9` or the OOM killer do. It does not survive
+//! power loss or a kernel crash: 0.2.1 never calls `fsync`, so the operating system may
+//! not have put acknowledged writes on the disk yet.
+
+use crate::port::{Host, HostError};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// The suffix of a record's backup label.
+pub const BACKUP_SUFFIX: &str = ".b";
+
+/// What makes every stored version unique.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Stamp {
+    /// Counts the writes of this record.
+    pub rev: u64,
+    /// When it was written (ms). A restart after a crash takes far longer than a
+    /// millisecond, so a retried write never repeats the bytes of a torn one.
+    pub at: u64,
+}
+
+/// A record type kept behind a label pair.
+pub trait Record: Serialize + DeserializeOwned {
+    fn stamp(&self) -> Stamp;
+    fn set_stamp(&mut self, stamp: Stamp);
+}
+
+/// A record as read, with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded<T> {
+    pub value: T,
+    /// The hash of the stored version.
+    pub hash: String,
+    /// It came from the backup: the primary was torn or named a torn object.
+    pub from_backup: bool,
+}
+
+/// Why a slot gave nothing usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Slot<T> {
+    Missing,
+    Torn(String),
+    Good(String, T),
+}
+
+pub fn backup_label(label: &str) -> String {
+    format!("{label}{BACKUP_SUFFIX}")
+}
+
+/// A hex content hash as the store hands them out; anything else is a torn label.
+fn whole_hash(hash: &str) -> bool {
+    hash.len() == 40 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Records of one store.
+pub struct Records<'a, H: Host> {
+    host: &'a H,
+    store_id: &'a str,
+}
+
+impl<'a, H: Host> Records<'a, H> {
+    pub fn new(host: &'a H, store_id: &'a str) -> Self {
+        Self { host, store_id }
+    }
+
+    pub fn host(&self) -> &'a H {
+        self.host
+    }
+
+    pub fn store_id(&self) -> &'a str {
+        self.store_id
+    }
+
+    fn slot<T: DeserializeOwned>(&self, label: &str) -> Result<Slot<T>, HostError> {
+        let Some(hash) = self.host.label_get(self.store_id, label)? else {
+            return Ok(Slot::Missing);
+        };
+        if !whole_hash(&hash) {
+            return Ok(Slot::Torn(format!("label {label} holds {hash:?}")));
+        }
+        // A torn object can be missing (never created) as well as short.
+        let Ok(bytes) = self.host.store_get(self.store_id, &hash) else {
+            return Ok(Slot::Torn(format!("{label} names missing content {hash}")));
+        };
+        Ok(match serde_json::from_slice(&bytes) {
+            Ok(value) => Slot::Good(hash, value),
+            Err(error) => Slot::Torn(format!("{label} names unreadable content {hash}: {error}")),
+        })
+    }
+
+    /// The newest readable version, or `None` when the record does not exist.
+    /// `Err(Torn)` when both slots are unreadable.
+    pub fn read<T: DeserializeOwned>(&self, label: &str) -> Result<Option<Loaded<T>>, ReadError> {
+        let primary_problem = match self.slot(label)? {
+            Slot::Good(hash, value) => {
+                return Ok(Some(Loaded {
+                    value,
+                    hash,
+                    from_backup: false,
+                }))
+            }
+            Slot::Missing => None,
+            Slot::Torn(problem) => Some(problem),
+        };
+        match self.slot(&backup_label(label))? {
+            Slot::Good(hash, value) => Ok(Some(Loaded {
+                value,
+                hash,
+                from_backup: true,
+            })),
+            Slot::Missing => match primary_problem {
+                None => Ok(None),
+                Some(problem) => Err(ReadError::Torn(problem)),
+            },
+            Slot::Torn(problem) => Err(ReadError::Torn(match primary_problem {
+                Some(first) => format!("{first}; {problem}"),
+                None => problem,
+            })),
+        }
+    }
+
+    /// Only the backup slot (for recovery, when the primary's content is suspect).
+    pub fn read_backup<T: DeserializeOwned>(
+        &self,
+        label: &str,
+    ) -> Result<Option<Loaded<T>>, HostError> {
+        Ok(match self.slot(&backup_label(label))? {
+            Slot::Good(hash, value) => Some(Loaded {
+                value,
+                hash,
+                from_backup: true,
+            }),
+            Slot::Missing | Slot::Torn(_) => None,
+        })
+    }
+
+    /// Writes `value` as the version after the one stored as `previous` (its hash as
+    /// read; `None` for a new record) and returns the new hash. `value` must carry the
+    /// stamp of the version it was derived from; the next stamp is set here.
+    pub fn write<T: Record>(
+        &self,
+        label: &str,
+        value: &mut T,
+        previous: Option<&str>,
+    ) -> Result<String, HostError> {
+        value.set_stamp(Stamp {
+            rev: value.stamp().rev.saturating_add(1),
+            at: self.host.now_ms(),
+        });
+        if let Some(previous) = previous {
+            self.host
+                .label_set(self.store_id, &backup_label(label), previous)?;
+        }
+        let bytes = serde_json::to_vec(value)
+            .map_err(|error| HostError::new("encode", error.to_string()))?;
+        self.host.store_at_label(self.store_id, label, &bytes)
+    }
+
+    /// Points the primary at a version read from the backup (a repair).
+    pub fn restore_primary(&self, label: &str, hash: &str) -> Result<(), HostError> {
+        self.host.label_set(self.store_id, label, hash)
+    }
+
+    /// Removes both labels; the primary first, so a record is never half there with a
+    /// newer backup than primary.
+    pub fn remove(&self, label: &str) -> Result<(), HostError> {
+        self.host.label_remove(self.store_id, label)?;
+        self.host.label_remove(self.store_id, &backup_label(label))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("both copies are unreadable: {0}")]
+    Torn(String),
+    #[error(transparent)]
+    Host(#[from] HostError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::port::fake::{FakeHost, Tear};
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    struct Note {
+        text: String,
+        #[serde(default)]
+        w: Stamp,
+    }
+
+    impl Record for Note {
+        fn stamp(&self) -> Stamp {
+            self.w
+        }
+        fn set_stamp(&mut self, stamp: Stamp) {
+            self.w = stamp;
+        }
+    }
+
+    fn note(text: &str) -> Note {
+        Note {
+            text: text.into(),
+            w: Stamp::default(),
+        }
+    }
+
+    fn write_three(host: &FakeHost) -> Result<(), HostError> {
+        let records = Records::new(host, "s");
+        let mut previous: Option<(String, Stamp)> = None;
+        for text in ["one", "two", "three"] {
+            let mut value = note(text);
+            value.w = previous.as_ref().map(|p| p.1).unwrap_or_default();
+            host.advance(1);
+            let hash = records.write("n", &mut value, previous.as_ref().map(|p| p.0.as_str()))?;
+            previous = Some((hash, value.w));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_crash_at_any_write_leaves_the_last_acknowledged_version_or_the_new_one() {
+        let clean = FakeHost::new();
+        write_three(&clean).unwrap();
+        let total = clean.writes.get();
+        for tear in [
+            Tear::Empty,
+            Tear::Half,
+            Tear::Overtaken(1),
+            Tear::Overtaken(2),
+            Tear::Overtaken(3),
+        ] {
+            for at in 0..total {
+                let host = FakeHost::new();
+                host.crash_at(at, tear);
+                // Which texts were acknowledged before the crash.
+                let mut acked = Vec::new();
+                let records = Records::new(&host, "s");
+                let mut previous: Option<(String, Stamp)> = None;
+                for text in ["one", "two", "three"] {
+                    let mut value = note(text);
+                    value.w = previous.as_ref().map(|p| p.1).unwrap_or_default();
+                    host.advance(1);
+                    let result =
+                        records.write("n", &mut value, previous.as_ref().map(|p| p.0.as_str()));
+                    host.end_of_request();
+                    match result {
+                        Ok(hash) if !host.dead.get() => {
+                            acked.push(text);
+                            previous = Some((hash, value.w));
+                        }
+                        _ => break,
+                    }
+                }
+                let after = host.restarted();
+                let read = Records::new(&after, "s").read::<Note>("n");
+                // A record whose very first write tore has no good copy: that is an
+                // error to report, never an acknowledged version lost.
+                if read.is_err() {
+                    assert!(acked.is_empty(), "{tear:?} at write {at}: {read:?}");
+                    continue;
+                }
+                let read = read.unwrap();
+                let text = read.as_ref().map(|l| l.value.text.as_str());
+                let attempted = ["one", "two", "three"].get(acked.len()).copied();
+                assert!(
+                    text == acked.last().copied() || text == attempted,
+                    "{tear:?} at write {at}: read {text:?}, acknowledged {acked:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn old_single_label_records_read_and_gain_a_backup_on_write() {
+        let host = FakeHost::new();
+        let hash = host.store_put("s", br#"{"text":"legacy"}"#).unwrap();
+        host.label_set("s", "n", &hash).unwrap();
+        let records = Records::new(&host, "s");
+        let old: Loaded<Note> = records.read("n").unwrap().unwrap();
+        assert_eq!(old.value.text, "legacy");
+        let mut new = old.value.clone();
+        new.text = "new".into();
+        records.write("n", &mut new, Some(&old.hash)).unwrap();
+        assert_eq!(host.label_get("s", "n.b").unwrap(), Some(hash));
+        assert_eq!(new.w.rev, 1);
+    }
+
+    #[test]
+    fn reads_and_writes_cost_two_host_calls() {
+        let host = FakeHost::new();
+        write_three(&host).unwrap();
+        let records = Records::new(&host, "s");
+        let before = host.calls.get();
+        let loaded: Loaded<Note> = records.read("n").unwrap().unwrap();
+        assert_eq!(host.calls.get() - before, 2);
+        let before = host.calls.get();
+        records
+            .write("n", &mut note("four"), Some(&loaded.hash))
+            .unwrap();
+        assert_eq!(host.calls.get() - before, 2);
+    }
+
+    #[test]
+    fn both_copies_torn_is_an_error_not_an_empty_record() {
+        let host = FakeHost::new();
+        write_three(&host).unwrap();
+        host.labels
+            .borrow_mut()
+            .get_mut("s")
+            .unwrap()
+            .insert("n".into(), String::new());
+        host.labels
+            .borrow_mut()
+            .get_mut("s")
+            .unwrap()
+            .insert("n.b".into(), "abc".into());
+        assert!(matches!(
+            Records::new(&host, "s").read::<Note>("n"),
+            Err(ReadError::Torn(_))
+        ));
+    }
+}
