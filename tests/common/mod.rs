@@ -301,6 +301,30 @@ impl Client {
         }
     }
 
+    /// Like `call`, but a transport failure (the server is gone) is `None`, not a panic.
+    pub fn try_call(&self, method: &str, path: &str, body: Option<&Value>) -> Option<Reply> {
+        let request = self
+            .agent
+            .request(method, &format!("{}{}", self.base, path));
+        let result = match body {
+            Some(body) => request
+                .set("Content-Type", "application/json")
+                .send_string(&body.to_string()),
+            None => request.call(),
+        };
+        let response = match result {
+            Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+            Err(_) => return None,
+        };
+        let status = response.status();
+        let text = response.into_string().ok()?;
+        Some(Reply {
+            status,
+            headers: Vec::new(),
+            text,
+        })
+    }
+
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
         match body {
             Some(body) => self.raw(
