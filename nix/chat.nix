@@ -80,13 +80,15 @@ let
       installCheckPhase = ''
         runHook preInstallCheck
         wasm-tools validate "$out/lib/chat.wasm"
+        wasm-tools validate "$out/lib/worker.wasm"
         grep -q "^component = \"$out/lib/chat.wasm\"" "$out/actor.portable.toml"
+        grep -q "\"worker\": \"$out/lib/worker.wasm\"" "$out/assets/init.json"
         grep -q "^init_state = \"$out/assets/init.json\"" "$out/actor.portable.toml"
         runHook postInstallCheck
       '';
 
       meta = {
-        description = "Chat actor for Theater 0.2.1: lib/chat.wasm, assets/ and actor.portable.toml";
+        description = "Chat actor for Theater 0.2.1: lib/chat.wasm, lib/worker.wasm, assets/ and actor.portable.toml";
         license = lib.licenses.mit;
       };
     }

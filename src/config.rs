@@ -2,6 +2,7 @@
 //! `theater start -i`, read once at init.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use thiserror::Error;
 
 pub const DEFAULT_STORE_ID: &str = "theater-chat";
@@ -19,6 +20,13 @@ pub struct ActorConfig {
     /// 0 asks for an ephemeral port.
     #[serde(default = "default_port")]
     pub port: u16,
+    /// Absolute path of the worker component (`lib/worker.wasm`); the package's
+    /// init state names it. Without it, only the offline demo model answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// Seconds each provider may take to answer (default 120), e.g. `{"openai": 60}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub timeouts: BTreeMap<String, u64>,
 }
 
 fn default_store_id() -> String {
@@ -39,6 +47,8 @@ impl Default for ActorConfig {
             store_id: default_store_id(),
             host: default_host(),
             port: default_port(),
+            worker: None,
+            timeouts: BTreeMap::new(),
         }
     }
 }
@@ -51,6 +61,10 @@ pub enum ConfigError {
     BadStoreId(String),
     #[error("host must not be empty")]
     EmptyHost,
+    #[error("worker must be an absolute path to worker.wasm, not {0:?}")]
+    BadWorker(String),
+    #[error("timeouts.{0} must be 1 to 3600 seconds")]
+    BadTimeout(String),
 }
 
 impl ActorConfig {
@@ -74,7 +88,28 @@ impl ActorConfig {
         if config.host.trim().is_empty() {
             return Err(ConfigError::EmptyHost);
         }
+        if let Some(worker) = &config.worker {
+            if !worker.starts_with('/') {
+                return Err(ConfigError::BadWorker(worker.clone()));
+            }
+        }
+        if let Some((provider, _)) = config
+            .timeouts
+            .iter()
+            .find(|(_, seconds)| !(1..=3600).contains(*seconds))
+        {
+            return Err(ConfigError::BadTimeout(provider.clone()));
+        }
         Ok(config)
+    }
+
+    /// How long a generation with this provider may take, in milliseconds.
+    pub fn timeout_ms(&self, provider: &str) -> u64 {
+        self.timeouts
+            .get(provider)
+            .copied()
+            .unwrap_or(crate::generation::DEFAULT_TIMEOUT_S)
+            .saturating_mul(1000)
     }
 }
 
@@ -97,6 +132,24 @@ mod tests {
         assert_eq!(config.store_id, "test-1");
         assert_eq!(config.port, 0);
         assert_eq!(config.host, "127.0.0.1");
+    }
+
+    #[test]
+    fn worker_paths_are_absolute_and_timeouts_sane() {
+        let config = ActorConfig::from_init(Some(
+            br#"{"worker":"/pkg/lib/worker.wasm","timeouts":{"openai":30}}"#,
+        ))
+        .unwrap();
+        assert_eq!(config.timeout_ms("openai"), 30_000);
+        assert_eq!(config.timeout_ms("other"), 120_000);
+        assert!(matches!(
+            ActorConfig::from_init(Some(br#"{"worker":"lib/worker.wasm"}"#)),
+            Err(ConfigError::BadWorker(_))
+        ));
+        assert!(matches!(
+            ActorConfig::from_init(Some(br#"{"timeouts":{"openai":0}}"#)),
+            Err(ConfigError::BadTimeout(_))
+        ));
     }
 
     #[test]

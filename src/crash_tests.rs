@@ -150,7 +150,7 @@ fn a_kill_at_any_write_loses_nothing_acknowledged() {
     for (i, op) in ops.iter().enumerate() {
         // The state before and after this operation, with no crash.
         let clean = FakeHost::new();
-        let mut clean_state = init(&clean, Some(INIT)).unwrap();
+        let mut clean_state = init(&clean, Some(INIT), "actor-1").unwrap();
         // The highest chat id ever handed out before this operation.
         let mut handed_out = 0u64;
         for earlier in &ops[..i] {
@@ -189,7 +189,7 @@ fn a_kill_at_any_write_loses_nothing_acknowledged() {
                     op.method, op.uri
                 );
                 let host = FakeHost::new();
-                let mut state = init(&host, Some(INIT)).unwrap();
+                let mut state = init(&host, Some(INIT), "actor-1").unwrap();
                 for earlier in &ops[..i] {
                     run(&host, &mut state, earlier);
                 }
@@ -202,7 +202,7 @@ fn a_kill_at_any_write_loses_nothing_acknowledged() {
                 let after = host.restarted();
                 after.logs.borrow_mut().clear();
                 // The clock of the restarted host differs; compare what users see.
-                let mut state = init(&after, Some(INIT)).unwrap();
+                let mut state = init(&after, Some(INIT), "actor-1").unwrap();
                 let torn_before = torn_live_labels(&after, &full);
                 let seen = snapshot(&after, &mut state);
                 let store_lines: Vec<String> = after
@@ -294,7 +294,7 @@ fn a_kill_at_any_write_loses_nothing_acknowledged() {
 #[test]
 fn posting_costs_the_same_calls_and_bytes_at_any_history_length() {
     let host = FakeHost::new();
-    let mut state = init(&host, Some(INIT)).unwrap();
+    let mut state = init(&host, Some(INIT), "actor-1").unwrap();
     call(&host, &mut state, "POST", "/api/chats", &json!({}));
     let mut costs = Vec::new();
     for n in 0..1_000u32 {

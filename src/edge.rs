@@ -6,7 +6,7 @@
 #![allow(unsafe_code)]
 
 use crate::actor;
-use crate::port::{self, Host, HostError, ServerHandle, ServerSpec};
+use crate::port::{self, Env, Host, HostError, ServerHandle, ServerSpec};
 use crate::state::ActorState;
 
 wit_bindgen::generate!({
@@ -17,14 +17,23 @@ wit_bindgen::generate!({
 
 use exports::theater::simple::actor::Guest as ActorGuest;
 use exports::theater::simple::http_handlers::Guest as HttpGuest;
+use exports::theater::simple::message_server_client::Guest as MessageGuest;
+use exports::theater::simple::supervisor_handlers::Guest as SupervisorGuest;
 use theater::simple::http_types::{HttpRequest, HttpResponse, MiddlewareResult, ServerConfig};
+use theater::simple::types::{ChannelAccept, WitActorError};
 use theater::simple::websocket_types::{MessageType, WebsocketMessage};
-use theater::simple::{environment, http_client, http_framework, runtime, store, timing};
+use theater::simple::{environment, http_framework, runtime, store, supervisor, timing};
 
 struct TheaterHost;
 
 fn host_error(operation: &'static str) -> impl Fn(String) -> HostError {
     move |message| HostError::new(operation, message)
+}
+
+impl Env for TheaterHost {
+    fn env_var(&self, name: &str) -> Option<String> {
+        environment::get_var(name)
+    }
 }
 
 impl Host for TheaterHost {
@@ -34,10 +43,6 @@ impl Host for TheaterHost {
 
     fn now_ms(&self) -> u64 {
         timing::now()
-    }
-
-    fn env_var(&self, name: &str) -> Option<String> {
-        environment::get_var(name)
     }
 
     fn store_put(&self, store_id: &str, content: &[u8]) -> Result<String, HostError> {
@@ -85,20 +90,12 @@ impl Host for TheaterHost {
         store::list_labels(store_id).map_err(host_error("list-labels"))
     }
 
-    fn http_send(&self, request: &port::HttpRequest) -> Result<port::HttpResponse, HostError> {
-        let wire = HttpRequest {
-            method: request.method.clone(),
-            uri: request.uri.clone(),
-            headers: request.headers.clone(),
-            body: Some(request.body.clone()),
-        };
-        http_client::send_http(&wire)
-            .map(|response| port::HttpResponse {
-                status: response.status,
-                headers: response.headers,
-                body: response.body.unwrap_or_default(),
-            })
-            .map_err(host_error("send-http"))
+    fn spawn(&self, manifest: &str, init: &[u8]) -> Result<String, HostError> {
+        supervisor::spawn(manifest, Some(init)).map_err(host_error("spawn"))
+    }
+
+    fn stop_child(&self, child_id: &str) -> Result<(), HostError> {
+        supervisor::stop_child(child_id).map_err(host_error("stop-child"))
     }
 
     fn serve(&self, spec: &ServerSpec) -> Result<ServerHandle, HostError> {
@@ -150,9 +147,9 @@ fn decode(state: Option<Vec<u8>>) -> Result<ActorState, String> {
 struct Component;
 
 impl ActorGuest for Component {
-    fn init(state: Option<Vec<u8>>, _params: (String,)) -> Result<(Option<Vec<u8>>,), String> {
+    fn init(state: Option<Vec<u8>>, params: (String,)) -> Result<(Option<Vec<u8>>,), String> {
         let host = TheaterHost;
-        match actor::init(&host, state.as_deref()) {
+        match actor::init(&host, state.as_deref(), &params.0) {
             Ok(state) => Ok((Some(state.encode()),)),
             Err(error) => {
                 host.log(&format!("chat: init failed: {error}"));
@@ -211,16 +208,17 @@ impl HttpGuest for Component {
         state: Option<Vec<u8>>,
         params: (u64, u64, WebsocketMessage),
     ) -> Result<(Option<Vec<u8>>, (Vec<WebsocketMessage>,)), String> {
+        let mut state = decode(state)?;
         let (_, _, message) = params;
         let replies = match (message.ty, message.text) {
             (MessageType::Text, Some(text)) => vec![WebsocketMessage {
                 ty: MessageType::Text,
                 data: None,
-                text: Some(actor::socket_message(&text)),
+                text: Some(actor::socket_frame(&TheaterHost, &mut state, &text)),
             }],
             _ => Vec::new(),
         };
-        Ok((state, (replies,)))
+        Ok((Some(state.encode()), (replies,)))
     }
 
     fn handle_websocket_disconnect(
@@ -229,6 +227,71 @@ impl HttpGuest for Component {
     ) -> Result<(Option<Vec<u8>>,), String> {
         let mut state = decode(state)?;
         actor::socket_closed(&mut state, params.1);
+        Ok((Some(state.encode()),))
+    }
+}
+
+// Workers report through `send`; nothing else is accepted.
+impl MessageGuest for Component {
+    fn handle_send(
+        state: Option<Vec<u8>>,
+        params: (Vec<u8>,),
+    ) -> Result<(Option<Vec<u8>>,), String> {
+        let mut state = decode(state)?;
+        actor::worker_message(&TheaterHost, &mut state, &params.0);
+        Ok((Some(state.encode()),))
+    }
+
+    fn handle_request(
+        state: Option<Vec<u8>>,
+        _params: (String, Vec<u8>),
+    ) -> Result<(Option<Vec<u8>>, (Option<Vec<u8>>,)), String> {
+        Ok((state, (None,)))
+    }
+
+    fn handle_channel_open(
+        state: Option<Vec<u8>>,
+        _params: (String, Vec<u8>),
+    ) -> Result<(Option<Vec<u8>>, (ChannelAccept,)), String> {
+        let refused = ChannelAccept {
+            accepted: false,
+            message: None,
+        };
+        Ok((state, (refused,)))
+    }
+
+    fn handle_channel_message(
+        state: Option<Vec<u8>>,
+        _params: (String, Vec<u8>),
+    ) -> Result<(Option<Vec<u8>>,), String> {
+        Ok((state,))
+    }
+
+    fn handle_channel_close(
+        state: Option<Vec<u8>>,
+        _params: (String,),
+    ) -> Result<(Option<Vec<u8>>,), String> {
+        Ok((state,))
+    }
+}
+
+impl SupervisorGuest for Component {
+    fn handle_child_error(
+        state: Option<Vec<u8>>,
+        params: (String, WitActorError),
+    ) -> Result<(Option<Vec<u8>>,), String> {
+        let mut state = decode(state)?;
+        let kind = format!("{:?}", params.1.error_type).to_lowercase();
+        actor::child_error(&TheaterHost, &mut state, &params.0, &kind);
+        Ok((Some(state.encode()),))
+    }
+
+    fn handle_child_exit(
+        state: Option<Vec<u8>>,
+        params: (String, Option<Vec<u8>>),
+    ) -> Result<(Option<Vec<u8>>,), String> {
+        let mut state = decode(state)?;
+        actor::child_exit(&TheaterHost, &mut state, &params.0);
         Ok((Some(state.encode()),))
     }
 }

@@ -9,14 +9,24 @@ pub mod api;
 pub mod catalog;
 pub mod chats;
 pub mod config;
+pub mod generation;
 pub mod http;
 pub mod port;
 pub mod providers;
 pub mod state;
 pub mod store;
+pub mod worker;
 
 #[cfg(test)]
 mod crash_tests;
+#[cfg(test)]
+mod generation_tests;
+#[cfg(test)]
+mod test_support;
 
-#[cfg(target_arch = "wasm32")]
+// One crate, two components: the chat actor, and (with the `worker` feature) the
+// generation worker it spawns.
+#[cfg(all(target_arch = "wasm32", not(feature = "worker")))]
 mod edge;
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
+mod worker_edge;

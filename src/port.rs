@@ -75,15 +75,26 @@ pub struct ServerHandle {
     pub port: u16,
 }
 
-/// Everything the actor needs from Theater. Methods take `&self`: a call into the actor
-/// is single-threaded, and the fake records through interior mutability.
-pub trait Host {
+/// The theater-server process's environment, as the manifest's environment handler
+/// filters it. Provider keys come only from here.
+pub trait Env {
+    fn env_var(&self, name: &str) -> Option<String>;
+}
+
+/// Outbound HTTP. Only generation workers have it: the chat actor never waits on a
+/// provider.
+pub trait Outbound {
+    /// Sends a request and waits for the whole response (0.2.1 has no timeout).
+    fn http_send(&self, request: &HttpRequest) -> Result<HttpResponse, HostError>;
+}
+
+/// Everything the chat actor needs from Theater. Methods take `&self`: a call into the
+/// actor is single-threaded, and the fake records through interior mutability.
+pub trait Host: Env {
     /// One line in the theater-server log. Never pass a secret or a whole prompt.
     fn log(&self, line: &str);
     /// Milliseconds since the Unix epoch.
     fn now_ms(&self) -> u64;
-    /// A variable of the theater-server environment, if the manifest allows it.
-    fn env_var(&self, name: &str) -> Option<String>;
 
     /// Stores immutable content; returns its hex content hash.
     fn store_put(&self, store_id: &str, content: &[u8]) -> Result<String, HostError>;
@@ -102,14 +113,17 @@ pub trait Host {
     /// The names of every label of the store, torn (empty) ones included.
     fn label_list(&self, store_id: &str) -> Result<Vec<String>, HostError>;
 
-    /// Sends a request and waits for the whole response.
-    fn http_send(&self, request: &HttpRequest) -> Result<HttpResponse, HostError>;
-
     /// Creates, routes and starts the HTTP server.
     fn serve(&self, spec: &ServerSpec) -> Result<ServerHandle, HostError>;
     /// Sends a text frame; an error means the connection is gone.
     fn ws_send_text(&self, server_id: u64, connection_id: u64, text: &str)
         -> Result<(), HostError>;
+
+    /// Starts a child actor from manifest TOML; returns its id once it is instantiated
+    /// (its `init` runs afterwards, on its own).
+    fn spawn(&self, manifest: &str, init: &[u8]) -> Result<String, HostError>;
+    /// Stops (in 0.2.1: detaches, if it is inside `send-http`) a child actor.
+    fn stop_child(&self, child_id: &str) -> Result<(), HostError>;
 }
 
 #[cfg(test)]
@@ -166,6 +180,12 @@ pub mod fake {
         pub dead: Cell<bool>,
         /// Writes that still land before an overtaken write's crash.
         land_then_die: Cell<Option<u8>>,
+        /// (manifest, init bytes) of every child spawned.
+        pub spawned: RefCell<Vec<(String, Vec<u8>)>>,
+        pub spawn_fails: Cell<bool>,
+        pub stopped: RefCell<Vec<String>>,
+        /// (actor, bytes) of every message a worker sent.
+        pub messages: RefCell<Vec<(String, Vec<u8>)>>,
     }
 
     impl FakeHost {
@@ -347,6 +367,35 @@ pub mod fake {
         format!("{:016x}{:016x}{:08x}", fnv(1), fnv(2), fnv(3) as u32)
     }
 
+    impl Env for FakeHost {
+        fn env_var(&self, name: &str) -> Option<String> {
+            self.env.borrow().get(name).cloned()
+        }
+    }
+
+    impl Outbound for FakeHost {
+        fn http_send(&self, request: &HttpRequest) -> Result<HttpResponse, HostError> {
+            self.http_sent.borrow_mut().push(request.clone());
+            self.http_replies
+                .borrow_mut()
+                .pop_front()
+                .unwrap_or_else(|| Err(HostError::new("send-http", "no canned reply")))
+        }
+    }
+
+    impl crate::worker::WorkerHost for FakeHost {
+        fn log(&self, line: &str) {
+            self.logs.borrow_mut().push(line.to_string());
+        }
+
+        fn send(&self, actor: &str, message: &[u8]) -> Result<(), HostError> {
+            self.messages
+                .borrow_mut()
+                .push((actor.to_string(), message.to_vec()));
+            Ok(())
+        }
+    }
+
     impl Host for FakeHost {
         fn log(&self, line: &str) {
             self.logs.borrow_mut().push(line.to_string());
@@ -354,10 +403,6 @@ pub mod fake {
 
         fn now_ms(&self) -> u64 {
             self.now.get()
-        }
-
-        fn env_var(&self, name: &str) -> Option<String> {
-            self.env.borrow().get(name).cloned()
         }
 
         fn store_put(&self, store_id: &str, content: &[u8]) -> Result<String, HostError> {
@@ -426,12 +471,18 @@ pub mod fake {
                 .unwrap_or_default())
         }
 
-        fn http_send(&self, request: &HttpRequest) -> Result<HttpResponse, HostError> {
-            self.http_sent.borrow_mut().push(request.clone());
-            self.http_replies
-                .borrow_mut()
-                .pop_front()
-                .unwrap_or_else(|| Err(HostError::new("send-http", "no canned reply")))
+        fn spawn(&self, manifest: &str, init: &[u8]) -> Result<String, HostError> {
+            if self.spawn_fails.get() {
+                return Err(HostError::new("spawn", "Failed to load the component"));
+            }
+            let mut spawned = self.spawned.borrow_mut();
+            spawned.push((manifest.to_string(), init.to_vec()));
+            Ok(format!("child-{}", spawned.len()))
+        }
+
+        fn stop_child(&self, child_id: &str) -> Result<(), HostError> {
+            self.stopped.borrow_mut().push(child_id.to_string());
+            Ok(())
         }
 
         fn serve(&self, spec: &ServerSpec) -> Result<ServerHandle, HostError> {

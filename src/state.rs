@@ -3,6 +3,7 @@
 //! history: chats live in the content store.
 
 use crate::config::ActorConfig;
+use crate::generation::Generations;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -18,6 +19,12 @@ pub struct ActorState {
     pub port: u16,
     #[serde(default)]
     pub sockets: Vec<u64>,
+    /// This actor's id (from `init`): workers send their reports to it.
+    #[serde(default)]
+    pub actor_id: String,
+    /// Replies being written by workers, and the last few that finished.
+    #[serde(default)]
+    pub generations: Generations,
 }
 
 #[derive(Debug, Error)]
@@ -46,6 +53,15 @@ impl ActorState {
     pub fn remove_socket(&mut self, connection_id: u64) {
         self.sockets.retain(|id| *id != connection_id);
     }
+
+    /// A short tag of this actor's life, so generation ids never repeat across restarts.
+    pub fn boot(&self) -> String {
+        self.actor_id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -58,6 +74,8 @@ mod tests {
             server_id: 1,
             port: 8084,
             sockets: Vec::new(),
+            actor_id: "5f0c6d2e-aaaa-bbbb-cccc-0123456789ab".into(),
+            generations: Generations::default(),
         }
     }
 

@@ -14,6 +14,7 @@
 
 mod common;
 
+use common::fake_openai::FakeOpenAi;
 use common::{free_port, package_manifest, response, wait_until, Client, Theater};
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
@@ -334,4 +335,80 @@ fn a_user_chats_in_the_browser() {
         &json!(["user", "Anyone there?"])
     );
     browser.screenshot("provider-error");
+}
+
+#[test]
+#[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
+fn a_reply_in_progress_shows_and_can_be_stopped() {
+    const KEY: &str = "sk-browser-test-key-0123456789";
+    let manifest = package_manifest();
+    let fake = FakeOpenAi::start(KEY);
+    let base_url = fake.base_url();
+    let mut theater = Theater::start(&[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base_url)]);
+    let port = free_port();
+    theater.start_actor(
+        &manifest,
+        &json!({ "port": port, "store_id": "browser-workers" }),
+    );
+    let client = Client::new(port);
+    client.wait_ready(&theater);
+    let chat = client.expect(
+        201,
+        "POST",
+        "/api/chats",
+        Some(json!({ "title": "Held", "provider": "openai", "model": "fake-hold" })),
+    );
+    let id = chat["id"].as_str().unwrap();
+
+    let browser = Browser::start();
+    browser.goto(&format!("http://127.0.0.1:{port}/#{id}"));
+    browser.wait_for(
+        "the page to load",
+        "return document.body.dataset.ready === '1';",
+    );
+    browser.type_into("[data-testid=composer]", "Think hard\u{E007}");
+    browser.wait_for(
+        "the progress indicator with Stop",
+        "return !!document.querySelector('[data-testid=thinking] [data-testid=stop]');",
+    );
+    wait_until(
+        "the worker never reached the provider",
+        Duration::from_secs(30),
+        || fake.holding() == 1,
+        || theater.server_log(),
+    );
+    // The page stays usable: the sidebar still lists and opens chats.
+    assert!(
+        browser.eval("return document.querySelectorAll('[data-testid=chat-item]').length;")
+            == json!(1)
+    );
+    browser.screenshot("generating");
+    browser.click("[data-testid=stop]");
+    browser.wait_for(
+        "the indicator to go",
+        "return !document.querySelector('[data-testid=thinking]');",
+    );
+    let shown = browser.eval(MESSAGES);
+    assert_eq!(shown, json!([["user", "Think hard"]]));
+    assert_eq!(
+        client.expect(200, "GET", &format!("/api/generation?chat={id}"), None)["generation"]
+            ["status"],
+        "stopped"
+    );
+
+    // Once the provider answers, the next reply arrives by itself (socket or poll).
+    fake.release();
+    browser.type_into("[data-testid=composer]", "Now answer\u{E007}");
+    browser.wait_for(
+        "the reply",
+        "return document.querySelectorAll('[data-testid=message][data-role=assistant]').length === 1;",
+    );
+    let shown = browser.eval(MESSAGES);
+    assert_eq!(shown[1], json!(["user", "Now answer"]));
+    assert!(
+        shown[2][1].as_str().unwrap().contains("Now answer"),
+        "{shown}"
+    );
+    // The stopped generation's late answer was dropped, not shown.
+    assert_eq!(shown.as_array().unwrap().len(), 3);
 }

@@ -158,7 +158,9 @@ fn burst(
                     Some(json!({ "title": title })),
                 )
             }
-            89..=96 => {
+            // Settings: an OpenAI-compatible model (replies then answer 503, as no key
+            // is set), or back to the demo model.
+            89..=92 => {
                 let model = format!("model-{tag}-{n}");
                 (
                     Pending::Model(model.clone()),
@@ -167,6 +169,12 @@ fn burst(
                     Some(json!({ "provider": "openai", "model": model })),
                 )
             }
+            93..=96 => (
+                Pending::Model("demo-echo".into()),
+                "PATCH",
+                format!("/api/chat?id={chat}"),
+                Some(json!({ "provider": "demo" })),
+            ),
             _ if mine.len() > 1 => (
                 Pending::Delete,
                 "DELETE",
@@ -180,8 +188,9 @@ fn burst(
             return;
         };
         let mut w = world.lock().unwrap();
-        // A reply to a chat whose last message is already a reply is a 409: no change.
-        if reply.status == 409 && path.starts_with("/api/reply") {
+        // A reply to a chat whose last message is already a reply is a 409, and one
+        // with an unconfigured provider a 503: no change.
+        if matches!(reply.status, 409 | 503) && path.starts_with("/api/reply") {
             w.chats.get_mut(&chat).unwrap().pending = None;
             continue;
         }
@@ -197,6 +206,7 @@ fn burst(
         expected.pending = None;
         match pending {
             Pending::Message => {
+                // A post answers {message}; a demo reply answers {generation, message}.
                 let id = reply.json()["message"]["id"].as_str().unwrap().to_string();
                 expected.messages.push(id);
             }

@@ -48,13 +48,44 @@ fn say(client: &Client, chat: &str, text: &str) -> Value {
     )
 }
 
-fn reply(client: &Client, chat: &str) -> Value {
-    client.expect(
-        201,
+/// Asks for a reply (202) and waits for its generation to end; returns the generation.
+fn generate(client: &Client, chat: &str) -> Value {
+    let accepted = client.expect(
+        202,
         "POST",
         &format!("/api/reply?chat={chat}"),
         Some(json!({})),
-    )
+    );
+    let id = accepted["generation"]["id"].as_str().unwrap().to_string();
+    let mut generation = accepted["generation"].clone();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while generation["status"] == "running" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "generation {id} never ended"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        generation = client.expect(200, "GET", &format!("/api/generation?id={id}"), None)
+            ["generation"]
+            .clone();
+    }
+    generation
+}
+
+/// A reply that must succeed: `{message, chat}` as stored.
+fn reply(client: &Client, chat: &str) -> Value {
+    let generation = generate(client, chat);
+    assert_eq!(generation["status"], "done", "{generation}");
+    let page = client.expect(
+        200,
+        "GET",
+        &format!("/api/messages?chat={chat}&limit=1"),
+        None,
+    );
+    let message = page["messages"][0].clone();
+    assert_eq!(message["id"], generation["message"]);
+    let chat = client.expect(200, "GET", &format!("/api/chat?id={chat}"), None);
+    json!({ "message": message, "chat": chat })
 }
 
 fn websocket(
@@ -195,29 +226,19 @@ fn chats_work_and_survive_restarts_on_real_theater() {
         Some(json!({ "model": "fake-429" })),
     );
     say(&client, &remote_id, "Are you overloaded?");
-    let limited = client.call(
-        "POST",
-        &format!("/api/reply?chat={remote_id}"),
-        Some(json!({})),
-    );
-    assert_eq!(limited.status, 429, "{}", limited.text);
-    assert_eq!(limited.header("retry-after"), Some("12"));
-    assert!(limited.json()["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("Rate limit"));
+    let limited = generate(&client, &remote_id);
+    assert_eq!(limited["status"], "failed", "{limited}");
+    assert_eq!(limited["code"], "provider_rate_limited");
+    assert_eq!(limited["retry_after"], 12);
+    assert!(limited["message"].as_str().unwrap().contains("Rate limit"));
     client.expect(
         200,
         "PATCH",
         &format!("/api/chat?id={remote_id}"),
         Some(json!({ "model": "fake-500" })),
     );
-    let failed = client.call(
-        "POST",
-        &format!("/api/reply?chat={remote_id}"),
-        Some(json!({})),
-    );
-    assert_eq!(failed.status, 502, "{}", failed.text);
+    let failed = generate(&client, &remote_id);
+    assert_eq!(failed["code"], "provider_failed", "{failed}");
     client.expect(
         200,
         "PATCH",

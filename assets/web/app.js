@@ -25,6 +25,7 @@ const state = {
   emptyNote: '',
   sending: false,
   pendingReplies: new Set(), // chat ids with a /api/reply request in flight
+  running: new Map(), // chat id -> id of the generation a worker is writing
   replyErrors: new Map(), // chat id -> error message of the last failed reply
   renamingId: null,
 };
@@ -116,7 +117,10 @@ function setBusy(delta) {
   else delete document.body.dataset.busy;
 }
 
-const isPending = (chatId) => Boolean(chatId) && state.pendingReplies.has(chatId);
+const isPending = (chatId) => Boolean(chatId) && (state.pendingReplies.has(chatId) || state.running.has(chatId));
+// While a reply is written, ask how it stands this often: it works without the socket,
+// and each request lets the actor notice a generation past its deadline.
+const GENERATION_POLL_MS = 3000;
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const weekdayFmt = new Intl.DateTimeFormat(undefined, { weekday: 'short' });
@@ -332,7 +336,10 @@ function createChatItem(id) {
 function updateChatItem(item, chat) {
   const title = chat.title || 'Untitled chat';
   item.title.textContent = title;
-  item.time.textContent = shortTime(chat.updated_at);
+  // A reply being written shows on its chat in the list too.
+  const writing = state.running.has(chat.id);
+  item.li.dataset.writing = writing ? '1' : '';
+  item.time.textContent = writing ? 'writing…' : shortTime(chat.updated_at);
   if (chat.updated_at) {
     item.time.dateTime = new Date(chat.updated_at).toISOString();
     item.time.title = fullFmt.format(new Date(chat.updated_at));
@@ -454,7 +461,7 @@ async function openChat(id) {
   state.emptyNote = '';
   clearBanner();
   renderAll();
-  await syncOpenChat(true);
+  await Promise.all([syncOpenChat(true), refreshGeneration(id)]);
 }
 
 // Show a chat this tab has just created (it has no messages to fetch yet).
@@ -635,10 +642,12 @@ function emptyStateNode() {
 
 function thinkingNode() {
   if (!cache.thinking) {
+    const stop = h('button', { type: 'button', className: 'btn btn-small btn-stop', dataset: { testid: 'stop' } }, 'Stop');
+    stop.addEventListener('click', () => stopReply(state.currentId));
     cache.thinking = h(
       'div',
-      { className: 'msg msg-assistant msg-thinking', dataset: { testid: 'thinking' } },
-      h('div', { className: 'bubble' }, 'Thinking', h('span', { className: 'dots', attrs: { 'aria-hidden': 'true' } }, '…')),
+      { className: 'msg msg-assistant msg-thinking', dataset: { testid: 'thinking' }, attrs: { 'aria-live': 'polite' } },
+      h('div', { className: 'bubble' }, 'Writing a reply', h('span', { className: 'dots', attrs: { 'aria-hidden': 'true' } }, '…'), ' ', stop),
     );
   }
   return cache.thinking;
@@ -739,11 +748,14 @@ async function requestReply(chatId) {
     scrollToBottom();
   }
   try {
+    // 202 at once: the reply is written by a worker and arrives on the socket (or poll).
     const res = await api('POST', `/api/reply?chat=${enc(chatId)}`, {});
-    upsertChat(res.chat);
-    if (state.currentId === chatId) appendMessage(res.message);
+    if (res.chat) upsertChat(res.chat);
+    if (res.message && state.currentId === chatId) appendMessage(res.message);
+    applyGeneration(res.generation);
   } catch (err) {
-    state.replyErrors.set(chatId, err.message);
+    if (err.code === 'generation_running') await refreshGeneration(chatId);
+    else state.replyErrors.set(chatId, err.message);
   } finally {
     state.pendingReplies.delete(chatId);
     if (state.currentId === chatId) {
@@ -753,6 +765,73 @@ async function requestReply(chatId) {
     setBusy(-1);
   }
   loadChats();
+}
+
+// A generation's news, from the 202, the socket, a poll or Stop.
+function applyGeneration(g) {
+  if (!g || typeof g.chat !== 'string') return;
+  const chatId = g.chat;
+  if (g.status === 'running') {
+    if (state.running.get(chatId) !== g.id) state.running.set(chatId, g.id);
+    schedulePoll();
+  } else {
+    if (state.running.get(chatId) !== g.id) return; // an older or finished one
+    state.running.delete(chatId);
+    if (g.status === 'failed' || g.status === 'timed_out') {
+      const wait = g.retry_after ? ` (the provider asks to wait ${g.retry_after} s)` : '';
+      state.replyErrors.set(chatId, `${g.message || 'The reply failed.'}${wait}`);
+    }
+    if (g.status === 'done' || state.currentId === chatId) syncAfterGeneration(chatId);
+  }
+  renderChatList();
+  if (state.currentId === chatId) {
+    renderMessages();
+    scrollToBottom();
+  }
+}
+
+function syncAfterGeneration(chatId) {
+  loadChats();
+  if (state.currentId === chatId && !state.loadingMessages) syncOpenChat(false);
+}
+
+// Where the chat's generation stands (after a reload, or a 409).
+async function refreshGeneration(chatId) {
+  try {
+    const res = await api('GET', `/api/generation?chat=${enc(chatId)}`);
+    if (res.generation && res.generation.status === 'running') applyGeneration(res.generation);
+  } catch (_) {
+    /* the chat view still works; the next poll or event will tell */
+  }
+}
+
+let pollTimer = null;
+function schedulePoll() {
+  if (pollTimer || !state.running.size) return;
+  pollTimer = setTimeout(async () => {
+    pollTimer = null;
+    for (const [, id] of Array.from(state.running)) {
+      try {
+        const res = await api('GET', `/api/generation?id=${enc(id)}`);
+        applyGeneration(res.generation);
+      } catch (err) {
+        if (err.status === 404) for (const [chat, g] of state.running) if (g === id) state.running.delete(chat);
+      }
+    }
+    renderMessages();
+    schedulePoll();
+  }, GENERATION_POLL_MS);
+}
+
+async function stopReply(chatId) {
+  const id = state.running.get(chatId);
+  if (!id) return;
+  try {
+    const res = await api('POST', `/api/stop?generation=${enc(id)}`);
+    applyGeneration(res.generation);
+  } catch (err) {
+    showError(err.message);
+  }
 }
 
 function updateComposer() {
@@ -841,7 +920,9 @@ function handleSocketMessage(raw) {
   } catch (_) {
     return;
   }
-  if (!msg || msg.type !== 'changed') return;
+  if (!msg) return;
+  if (msg.type === 'generation') applyGeneration(msg.generation);
+  if (msg.type !== 'changed') return;
   noteChange(typeof msg.chat === 'string' ? msg.chat : null);
 }
 

@@ -43,9 +43,9 @@ impl Provider for Demo {
     }
 
     fn parse(&self, _response: &HttpResponse) -> Result<Completion, ProviderError> {
-        Err(ProviderError::Malformed(
-            "the demo model makes no HTTP requests".to_string(),
-        ))
+        Err(ProviderError::Malformed {
+            detail: "the demo model makes no HTTP requests".to_string(),
+        })
     }
 }
 

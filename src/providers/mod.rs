@@ -11,17 +11,18 @@ pub use demo::Demo;
 pub use openai::OpenAi;
 
 use crate::chats::{Role, Usage};
-use crate::port::{Host, HttpRequest, HttpResponse};
+use crate::port::{Env, HttpRequest, HttpResponse, Outbound};
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// One turn of the conversation sent to a model.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Turn {
     pub role: Role,
     pub content: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Completion {
     pub content: String,
     /// The model that answered, as the provider names it.
@@ -41,12 +42,15 @@ pub trait Provider {
     fn parse(&self, response: &HttpResponse) -> Result<Completion, ProviderError>;
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+/// What went wrong, specific enough for the page to say what to do. Workers send it to
+/// the chat actor as JSON, already scrubbed of keys.
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ProviderError {
     #[error("the {provider} provider is not configured: {hint}")]
     NotConfigured { provider: String, hint: String },
-    #[error("could not reach the provider: {0}")]
-    Unreachable(String),
+    #[error("could not reach the provider: {detail}")]
+    Unreachable { detail: String },
     #[error("the provider rejected the API key ({status}): {message}")]
     Auth { status: u16, message: String },
     #[error("the provider is rate limiting requests: {message}")]
@@ -58,8 +62,8 @@ pub enum ProviderError {
     Rejected { status: u16, message: String },
     #[error("the provider failed ({status}): {message}")]
     Upstream { status: u16, message: String },
-    #[error("the provider sent a reply that could not be read: {0}")]
-    Malformed(String),
+    #[error("the provider sent a reply that could not be read: {detail}")]
+    Malformed { detail: String },
     #[error("the provider returned an empty reply")]
     Empty,
 }
@@ -70,9 +74,17 @@ pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
 pub const OPENAI_BASE_URL: &str = "OPENAI_BASE_URL";
 pub const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
+/// Every variable a worker may read: the worker manifest's environment allowlist.
+pub const ENV_VARS: &[&str] = &[OPENAI_API_KEY, OPENAI_BASE_URL];
+
+/// Providers that answer inside the chat actor, with no HTTP call and no worker.
+pub fn answers_offline(provider: &str) -> bool {
+    provider == "demo"
+}
+
 /// Builds the provider a chat names, reading its credentials from the environment at
 /// call time so no key is ever kept in actor state.
-pub fn resolve<H: Host>(host: &H, provider: &str) -> Result<Box<dyn Provider>, ProviderError> {
+pub fn resolve<E: Env>(host: &E, provider: &str) -> Result<Box<dyn Provider>, ProviderError> {
     match provider {
         "demo" => Ok(Box::new(Demo)),
         "openai" => {
@@ -97,15 +109,15 @@ pub fn resolve<H: Host>(host: &H, provider: &str) -> Result<Box<dyn Provider>, P
 }
 
 /// Whether a provider can answer now, and if not, why.
-pub fn availability<H: Host>(host: &H, provider: &str) -> Result<(), String> {
+pub fn availability<E: Env>(host: &E, provider: &str) -> Result<(), String> {
     resolve(host, provider)
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
 
 /// Runs one completion through the host.
-pub fn complete<H: Host>(
-    host: &H,
+pub fn complete<O: Outbound>(
+    host: &O,
     provider: &dyn Provider,
     model: &str,
     turns: &[Turn],
@@ -113,9 +125,11 @@ pub fn complete<H: Host>(
     match provider.prepare(model, turns)? {
         Prepared::Answered(completion) => Ok(completion),
         Prepared::Send(request) => {
-            let response = host
-                .http_send(&request)
-                .map_err(|error| ProviderError::Unreachable(error.message))?;
+            let response =
+                host.http_send(&request)
+                    .map_err(|error| ProviderError::Unreachable {
+                        detail: error.message,
+                    })?;
             provider.parse(&response)
         }
     }
@@ -164,7 +178,9 @@ mod tests {
         let error = complete(&host, provider.as_ref(), "gpt-4o-mini", &turns).unwrap_err();
         assert_eq!(
             error,
-            ProviderError::Unreachable("connection refused".into())
+            ProviderError::Unreachable {
+                detail: "connection refused".into()
+            }
         );
     }
 

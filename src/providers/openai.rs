@@ -137,8 +137,10 @@ impl Provider for OpenAi {
                 _ => ProviderError::Upstream { status, message },
             });
         }
-        let completion: ChatCompletion = serde_json::from_slice(&response.body)
-            .map_err(|error| ProviderError::Malformed(error.to_string()))?;
+        let completion: ChatCompletion =
+            serde_json::from_slice(&response.body).map_err(|error| ProviderError::Malformed {
+                detail: error.to_string(),
+            })?;
         let content = completion
             .choices
             .into_iter()
@@ -272,7 +274,7 @@ mod tests {
     fn rejects_malformed_and_empty_replies() {
         assert!(matches!(
             provider().parse(&response(200, "not json")),
-            Err(ProviderError::Malformed(_))
+            Err(ProviderError::Malformed { .. })
         ));
         assert_eq!(
             provider().parse(&response(200, r#"{"choices":[]}"#)),

@@ -2,14 +2,23 @@
 //! `POST /v1/chat/completions`, including its error replies. It records every request.
 //!
 //! Behaviour by model name: `fake-429` answers 429 with Retry-After, `fake-500` a 500,
-//! `fake-empty` a completion with no content; any other model gets
-//! `"Fake reply #N to: <last user message>"`. A wrong or missing bearer key gets a 401.
+//! `fake-empty` a completion with no content, `fake-drop` closes the connection without
+//! an answer, `fake-hold` holds its answer until the test calls `release`; any other
+//! model gets `"Fake reply #N to: <last user message>"`. A wrong or missing bearer key
+//! gets a 401. Each connection is served on its own thread.
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
+
+/// Held `fake-hold` requests: how many wait, and how many may go.
+#[derive(Default)]
+pub struct Gate {
+    state: Mutex<(usize, usize)>,
+    changed: Condvar,
+}
 
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -31,6 +40,7 @@ impl Recorded {
 pub struct FakeOpenAi {
     pub port: u16,
     pub requests: Arc<Mutex<Vec<Recorded>>>,
+    gate: Arc<Gate>,
 }
 
 impl FakeOpenAi {
@@ -39,14 +49,37 @@ impl FakeOpenAi {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let recorded = requests.clone();
+        let gate = Arc::new(Gate::default());
+        let (recorded, held) = (requests.clone(), gate.clone());
         let key = api_key.to_string();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let _ = serve(stream, &key, &recorded);
+                let (key, recorded, held) = (key.clone(), recorded.clone(), held.clone());
+                std::thread::spawn(move || serve(stream, &key, &recorded, &held));
             }
         });
-        Self { port, requests }
+        Self {
+            port,
+            requests,
+            gate,
+        }
+    }
+
+    /// How many `fake-hold` requests are waiting.
+    pub fn holding(&self) -> usize {
+        self.gate.state.lock().unwrap().0
+    }
+
+    /// Lets every held request answer (and any that arrives later).
+    pub fn release(&self) {
+        let mut state = self.gate.state.lock().unwrap();
+        state.1 = usize::MAX;
+        self.gate.changed.notify_all();
+    }
+
+    /// Holds `fake-hold` requests again.
+    pub fn hold(&self) {
+        self.gate.state.lock().unwrap().1 = 0;
     }
 
     pub fn base_url(&self) -> String {
@@ -58,7 +91,12 @@ impl FakeOpenAi {
     }
 }
 
-fn serve(stream: TcpStream, key: &str, recorded: &Mutex<Vec<Recorded>>) -> std::io::Result<()> {
+fn serve(
+    stream: TcpStream,
+    key: &str,
+    recorded: &Mutex<Vec<Recorded>>,
+    gate: &Gate,
+) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
@@ -92,8 +130,27 @@ fn serve(stream: TcpStream, key: &str, recorded: &Mutex<Vec<Recorded>>) -> std::
         headers,
         body,
     };
-    let (status, extra, reply) = answer(&request, key, recorded.lock().unwrap().len() + 1);
-    recorded.lock().unwrap().push(request);
+    let model = request.body["model"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let n = {
+        let mut recorded = recorded.lock().unwrap();
+        recorded.push(request.clone());
+        recorded.len()
+    };
+    let (status, extra, reply) = answer(&request, key, n);
+    if model == "fake-drop" && status == 200 {
+        return Ok(()); // the connection closes with no answer
+    }
+    if model == "fake-hold" && status == 200 {
+        let mut state = gate.state.lock().unwrap();
+        state.0 += 1;
+        while state.1 == 0 {
+            state = gate.changed.wait(state).unwrap();
+        }
+        state.0 -= 1;
+    }
     let reply = reply.to_string();
     let mut stream = stream;
     write!(

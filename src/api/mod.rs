@@ -3,12 +3,14 @@
 //! Theater 0.2.1's HTTP framework matches routes by exact path, so identifiers travel in
 //! the query string (`/api/chat?id=c1`) rather than in the path.
 
+pub mod generations;
+
 use crate::catalog::{Catalog, CatalogError};
 use crate::chats::{Chat, ChatId, ChatStore, Message, MessageId, NewChat, Role, StoreError};
-use crate::config::ActorConfig;
 use crate::http::{self, ApiError, Request};
 use crate::port::{Host, HttpRequest, HttpResponse};
-use crate::providers::{self, ProviderError, Turn};
+use crate::providers::{self, ProviderError};
+use crate::state::ActorState;
 use serde_json::{json, Map, Value};
 
 /// Every (method, path) the server registers.
@@ -26,6 +28,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/messages"),
     ("POST", "/api/messages"),
     ("POST", "/api/reply"),
+    ("POST", "/api/stop"),
+    ("GET", "/api/generation"),
 ];
 
 pub const WEBSOCKET_PATH: &str = "/ws";
@@ -38,22 +42,43 @@ pub const MAX_PAGE: usize = 200;
 pub const MAX_CONTEXT_MESSAGES: usize = 100;
 const AUTO_TITLE_CHARS: usize = 60;
 
-const INDEX_HTML: &str = include_str!("../assets/web/index.html");
-const APP_JS: &str = include_str!("../assets/web/app.js");
-const STYLE_CSS: &str = include_str!("../assets/web/style.css");
+const INDEX_HTML: &str = include_str!("../../assets/web/index.html");
+const APP_JS: &str = include_str!("../../assets/web/app.js");
+const STYLE_CSS: &str = include_str!("../../assets/web/style.css");
 
-/// A handled request: the response, and the chat it changed (for live updates).
+/// A handled request: the response, and what open pages should hear about.
 #[derive(Debug)]
 pub struct Outcome {
     pub response: HttpResponse,
+    /// The chat it changed (pages refetch it).
     pub changed: Option<ChatId>,
+    /// Other notifications (generation progress).
+    pub events: Vec<Value>,
 }
 
-pub fn handle<H: Host>(host: &H, config: &ActorConfig, raw: HttpRequest) -> Outcome {
+impl Outcome {
+    fn unchanged(response: HttpResponse) -> Self {
+        Self {
+            response,
+            changed: None,
+            events: Vec::new(),
+        }
+    }
+
+    fn changed(response: HttpResponse, chat: ChatId) -> Self {
+        Self {
+            response,
+            changed: Some(chat),
+            events: Vec::new(),
+        }
+    }
+}
+
+pub fn handle<H: Host>(host: &H, state: &mut ActorState, raw: HttpRequest) -> Outcome {
     let method = raw.method.clone();
     let result = Request::parse(raw).and_then(|request| {
-        request.check(&config.host)?;
-        route(host, config, &request)
+        request.check(&state.config.host)?;
+        route(host, state, &request)
     });
     match result {
         Ok(outcome) => outcome,
@@ -61,23 +86,22 @@ pub fn handle<H: Host>(host: &H, config: &ActorConfig, raw: HttpRequest) -> Outc
             if error.status >= 500 {
                 host.log(&format!("chat: {method} failed: {error}"));
             }
-            Outcome {
-                response: error.into_response(),
-                changed: None,
-            }
+            Outcome::unchanged(error.into_response())
         }
     }
 }
 
-fn route<H: Host>(host: &H, config: &ActorConfig, request: &Request) -> Result<Outcome, ApiError> {
+fn route<H: Host>(
+    host: &H,
+    state: &mut ActorState,
+    request: &Request,
+) -> Result<Outcome, ApiError> {
+    let config = &state.config;
     let api = Api {
         host,
         store: ChatStore::new(host, &config.store_id),
     };
-    let unchanged = |response| Outcome {
-        response,
-        changed: None,
-    };
+    let unchanged = Outcome::unchanged;
     match (request.method.as_str(), request.path.as_str()) {
         ("GET", "/") => Ok(unchanged(http::asset(
             "text/html; charset=utf-8",
@@ -97,10 +121,12 @@ fn route<H: Host>(host: &H, config: &ActorConfig, request: &Request) -> Result<O
         ("POST", "/api/chats") => api.create_chat(request),
         ("GET", "/api/chat") => api.get_chat(request).map(unchanged),
         ("PATCH", "/api/chat") => api.update_chat(request),
-        ("DELETE", "/api/chat") => api.delete_chat(request),
+        ("DELETE", "/api/chat") => api.delete_chat(request, state),
         ("GET", "/api/messages") => api.list_messages(request).map(unchanged),
-        ("POST", "/api/messages") => api.post_message(request),
-        ("POST", "/api/reply") => api.reply(request),
+        ("POST", "/api/messages") => api.post_message(request, state),
+        ("POST", "/api/reply") => generations::start(host, state, request),
+        ("POST", "/api/stop") => generations::stop(host, state, request),
+        ("GET", "/api/generation") => generations::status(state, request).map(unchanged),
         _ => Err(ApiError::not_found(format!(
             "no route for {} {}",
             request.method, request.path
@@ -114,7 +140,7 @@ struct Api<'a, H: Host> {
 }
 
 /// Parsed only by the handlers that need it, keeping page and list requests cheap.
-fn catalog() -> Result<Catalog, ApiError> {
+pub(crate) fn catalog() -> Result<Catalog, ApiError> {
     Catalog::builtin().map_err(|e| ApiError::new(500, "internal", e.to_string()))
 }
 
@@ -148,11 +174,13 @@ impl From<ProviderError> for ApiError {
                 retry_after,
                 ..ApiError::new(429, "provider_rate_limited", message)
             },
-            ProviderError::Unreachable(_) => ApiError::new(502, "provider_unreachable", message),
+            ProviderError::Unreachable { .. } => {
+                ApiError::new(502, "provider_unreachable", message)
+            }
             ProviderError::Auth { .. } => ApiError::new(502, "provider_auth", message),
             ProviderError::Rejected { .. } => ApiError::new(502, "provider_rejected", message),
             ProviderError::Upstream { .. } => ApiError::new(502, "provider_failed", message),
-            ProviderError::Malformed(_) | ProviderError::Empty => {
+            ProviderError::Malformed { .. } | ProviderError::Empty => {
                 ApiError::new(502, "provider_bad_reply", message)
             }
         }
@@ -185,7 +213,7 @@ pub fn message_view(id: &MessageId, message: &Message) -> Value {
     })
 }
 
-fn chat_id(request: &Request, name: &str) -> Result<ChatId, ApiError> {
+pub(crate) fn chat_id(request: &Request, name: &str) -> Result<ChatId, ApiError> {
     let text = request.required_query(name)?;
     ChatId::parse(text).ok_or_else(|| ApiError::not_found(format!("chat {text:?} does not exist")))
 }
@@ -230,7 +258,7 @@ fn auto_title(content: &str) -> String {
 }
 
 /// Provider and model from a body, each defaulting to `current`, checked together.
-fn pick_model(
+pub(crate) fn pick_model(
     catalog: &Catalog,
     body: &Map<String, Value>,
     current: (String, String),
@@ -296,10 +324,10 @@ impl<H: Host> Api<'_, H> {
             provider,
             model,
         })?;
-        Ok(Outcome {
-            response: http::json(201, &chat_view(&chat)),
-            changed: Some(chat.id),
-        })
+        Ok(Outcome::changed(
+            http::json(201, &chat_view(&chat)),
+            chat.id,
+        ))
     }
 
     fn get_chat(&self, request: &Request) -> Result<HttpResponse, ApiError> {
@@ -330,19 +358,17 @@ impl<H: Host> Api<'_, H> {
         chat.provider = provider;
         chat.model = model;
         let chat = self.store.update(chat)?;
-        Ok(Outcome {
-            response: http::json(200, &chat_view(&chat)),
-            changed: Some(chat.id),
-        })
+        Ok(Outcome::changed(
+            http::json(200, &chat_view(&chat)),
+            chat.id,
+        ))
     }
 
-    fn delete_chat(&self, request: &Request) -> Result<Outcome, ApiError> {
+    fn delete_chat(&self, request: &Request, state: &ActorState) -> Result<Outcome, ApiError> {
         let id = chat_id(request, "id")?;
+        generations::refuse_while_running(state, &id)?;
         self.store.delete(&id)?;
-        Ok(Outcome {
-            response: http::no_content(),
-            changed: Some(id),
-        })
+        Ok(Outcome::changed(http::no_content(), id))
     }
 
     fn list_messages(&self, request: &Request) -> Result<HttpResponse, ApiError> {
@@ -374,8 +400,9 @@ impl<H: Host> Api<'_, H> {
         ))
     }
 
-    fn post_message(&self, request: &Request) -> Result<Outcome, ApiError> {
+    fn post_message(&self, request: &Request, state: &ActorState) -> Result<Outcome, ApiError> {
         let mut chat = self.store.get(&chat_id(request, "chat")?)?;
+        generations::refuse_while_running(state, &chat.id)?;
         let body = request.json_object()?;
         let content = optional_string(&body, "content")?
             .ok_or_else(|| ApiError::bad_request("\"content\" is required"))?;
@@ -394,75 +421,12 @@ impl<H: Host> Api<'_, H> {
             chat.titled = true;
         }
         let (id, message, chat) = self.store.append(chat, Role::User, content, None)?;
-        Ok(Outcome {
-            response: http::json(
+        Ok(Outcome::changed(
+            http::json(
                 201,
                 &json!({ "message": message_view(&id, &message), "chat": chat_view(&chat) }),
             ),
-            changed: Some(chat.id),
-        })
-    }
-
-    fn reply(&self, request: &Request) -> Result<Outcome, ApiError> {
-        let chat = self.store.get(&chat_id(request, "chat")?)?;
-        let body = request.json_object()?;
-        let (provider_id, model) = pick_model(
-            &catalog()?,
-            &body,
-            (chat.provider.clone(), chat.model.clone()),
-        )?;
-        let context = self.store.page(&chat, None, MAX_CONTEXT_MESSAGES)?;
-        match context.messages.last() {
-            Some((_, last)) if last.role == Role::User => {}
-            Some(_) => {
-                return Err(ApiError::new(
-                    409,
-                    "nothing_to_answer",
-                    "the last message is already a reply; send a message first",
-                ))
-            }
-            None => {
-                return Err(ApiError::new(
-                    409,
-                    "nothing_to_answer",
-                    "the chat has no messages yet",
-                ))
-            }
-        }
-        let turns: Vec<Turn> = context
-            .messages
-            .into_iter()
-            .map(|(_, m)| Turn {
-                role: m.role,
-                content: m.content,
-            })
-            .collect();
-        let provider = providers::resolve(self.host, &provider_id)?;
-        let started = self.host.now_ms();
-        let result = providers::complete(self.host, provider.as_ref(), &model, &turns);
-        let elapsed = self.host.now_ms().saturating_sub(started);
-        let outcome = match &result {
-            Ok(_) => "ok".to_string(),
-            Err(error) => error.to_string(),
-        };
-        self.host.log(&format!(
-            "chat: reply chat={} provider={provider_id} model={model} turns={} ms={elapsed}: {outcome}",
             chat.id,
-            turns.len()
-        ));
-        let completion = result?;
-        let (id, message, chat) = self.store.append(
-            chat,
-            Role::Assistant,
-            completion.content,
-            Some((provider_id, model, completion.usage)),
-        )?;
-        Ok(Outcome {
-            response: http::json(
-                201,
-                &json!({ "message": message_view(&id, &message), "chat": chat_view(&chat) }),
-            ),
-            changed: Some(chat.id),
-        })
+        ))
     }
 }

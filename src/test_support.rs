@@ -1,0 +1,132 @@
+//! The actor as a browser or curl sees it, over the fake host; workers are run in
+//! place from what the actor spawned, so a test drives the whole generation path.
+
+use crate::actor::{self, handle_request, init};
+use crate::port::fake::FakeHost;
+use crate::port::{HttpRequest, HttpResponse};
+use crate::state::ActorState;
+use serde_json::{json, Value};
+
+pub const WORKER: &str = "/pkg/lib/worker.wasm";
+
+pub struct Harness {
+    pub host: FakeHost,
+    pub state: ActorState,
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::with_init(r#"{"store_id":"t"}"#)
+    }
+
+    /// An actor whose init state names the worker component.
+    pub fn with_worker() -> Self {
+        Self::with_init(&format!(
+            r#"{{"store_id":"t","worker":"{WORKER}","timeouts":{{"openai":30}}}}"#
+        ))
+    }
+
+    pub fn with_init(init_state: &str) -> Self {
+        let host = FakeHost::new();
+        let state = init(&host, Some(init_state.as_bytes()), "5f0c6d2e-actor").unwrap();
+        Self { host, state }
+    }
+
+    pub fn call(&mut self, method: &str, uri: &str, body: Option<Value>) -> (u16, Value) {
+        let response = self.raw(method, uri, body);
+        let json = if response.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&response.body).unwrap_or(Value::Null)
+        };
+        (response.status, json)
+    }
+
+    pub fn raw(&mut self, method: &str, uri: &str, body: Option<Value>) -> HttpResponse {
+        let mut headers = vec![("Host".to_string(), "127.0.0.1:8084".to_string())];
+        let body = match body {
+            Some(body) => {
+                headers.push(("Content-Type".to_string(), "application/json".to_string()));
+                body.to_string().into_bytes()
+            }
+            None => Vec::new(),
+        };
+        let request = HttpRequest {
+            method: method.to_string(),
+            uri: uri.to_string(),
+            headers,
+            body,
+        };
+        self.host.advance(5);
+        handle_request(&self.host, &mut self.state, request)
+    }
+
+    pub fn new_chat(&mut self) -> String {
+        let (status, chat) = self.call("POST", "/api/chats", Some(json!({})));
+        assert_eq!(status, 201, "{chat}");
+        chat["id"].as_str().unwrap().to_string()
+    }
+
+    pub fn say(&mut self, chat: &str, text: &str) -> (u16, Value) {
+        self.call(
+            "POST",
+            &format!("/api/messages?chat={chat}"),
+            Some(json!({ "content": text })),
+        )
+    }
+
+    pub fn messages(&mut self, chat: &str) -> Vec<(String, String)> {
+        let (status, page) =
+            self.call("GET", &format!("/api/messages?chat={chat}&limit=200"), None);
+        assert_eq!(status, 200, "{page}");
+        page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["role"].as_str().unwrap().to_string(),
+                    m["content"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Queues what the provider answers the next worker.
+    pub fn provider_answers(&self, status: u16, body: &str) {
+        self.host.reply_with(Ok(HttpResponse {
+            status,
+            headers: vec![("retry-after".into(), "20".into())],
+            body: body.as_bytes().to_vec(),
+        }));
+    }
+
+    /// Runs the worker spawned last (its `init`), then hands its message to the actor
+    /// as the runtime would (`handle-send`).
+    pub fn run_worker(&mut self) {
+        let (_, job) = self
+            .host
+            .spawned
+            .borrow()
+            .last()
+            .cloned()
+            .expect("no worker spawned");
+        self.host.messages.borrow_mut().clear();
+        crate::worker::run(&self.host, &job).unwrap();
+        let (to, report) = self.host.messages.borrow()[0].clone();
+        assert_eq!(to, "5f0c6d2e-actor", "the report goes to the chat actor");
+        self.host.advance(5);
+        actor::worker_message(&self.host, &mut self.state, &report);
+    }
+
+    /// The WebSocket frames of this kind sent so far, parsed.
+    pub fn pushed(&self, kind: &str) -> Vec<Value> {
+        self.host
+            .ws_sent
+            .borrow()
+            .iter()
+            .map(|(_, text)| serde_json::from_str::<Value>(text).unwrap())
+            .filter(|v| v["type"] == kind)
+            .collect()
+    }
+}
