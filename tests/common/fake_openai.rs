@@ -3,7 +3,8 @@
 //!
 //! Behaviour by model name: `fake-429` answers 429 with Retry-After, `fake-500` a 500,
 //! `fake-empty` a completion with no content, `fake-drop` closes the connection without
-//! an answer, `fake-hold` holds its answer until the test calls `release`; any other
+//! an answer, `fake-hold` holds its answer until the test calls `release`,
+//! `fake-delay-MS` answers after MS milliseconds; any other
 //! model gets `"Fake reply #N to: <last user message>"`. A wrong or missing bearer key
 //! gets a 401. Each connection is served on its own thread.
 
@@ -142,6 +143,12 @@ fn serve(
     let (status, extra, reply) = answer(&request, key, n);
     if model == "fake-drop" && status == 200 {
         return Ok(()); // the connection closes with no answer
+    }
+    if let Some(ms) = model
+        .strip_prefix("fake-delay-")
+        .and_then(|ms| ms.parse().ok())
+    {
+        std::thread::sleep(Duration::from_millis(ms));
     }
     if model == "fake-hold" && status == 200 {
         let mut state = gate.state.lock().unwrap();
