@@ -4,7 +4,7 @@
 //!
 //! Figures: latency of the main routes; what a worker costs (spawn to reply with a
 //! provider that answers at once, next to the demo model answering inline); and
-//! `GET /api/chats` while 3 replies wait on an 5 s provider, next to none in flight.
+//! `GET /api/chats` while 3 replies wait on a 5 s provider, next to none in flight.
 //!
 //! Not a test: timings vary with the machine, so nothing here fails on a number.
 
@@ -170,7 +170,7 @@ fn main() {
         },
     ));
 
-    // The chat list while 3 replies wait on an 5 s provider, next to none in flight.
+    // The chat list while 3 replies wait on a 5 s provider, next to none in flight.
     let idle = measure("GET /api/chats, no reply in flight", 10, 100, || {
         get("/api/chats")
     });
