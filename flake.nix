@@ -64,6 +64,8 @@
 
           run = pkgs.writeShellApplication {
             name = "theater-chat";
+            # ps (the runner watches theater-server's memory) comes from procps on Linux
+            # and from the system on Darwin.
             runtimeInputs = [
               theater.theater
               theater.theater-server
@@ -71,7 +73,8 @@
               pkgs.curl
               pkgs.gnugrep
               pkgs.gnused
-            ];
+            ]
+            ++ lib.optional pkgs.stdenv.isLinux pkgs.procps;
             runtimeEnv.CHAT_PACKAGE = chat.chat;
             text = builtins.readFile ./nix/theater-chat.sh;
           };

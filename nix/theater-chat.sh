@@ -1,15 +1,32 @@
 # shellcheck shell=bash
-# `nix run`: serve the chat actor from a Theater 0.2.1 server until Ctrl-C.
+# The runner: serves the chat actor package from a Theater 0.2.1 server and keeps it fit
+# to be left running for months. `nix run` is this file (the flake wraps it with
+# writeShellApplication, which puts theater, theater-server, curl, coreutils, grep, sed
+# and procps on PATH and sets CHAT_PACKAGE); `scripts/run` builds the package and runs
+# this same file. Outside both: CHAT_PACKAGE=target/package bash nix/theater-chat.sh
 #
-# The flake wraps this file with writeShellApplication, which puts theater,
-# theater-server, curl, coreutils, grep and sed on PATH and sets CHAT_PACKAGE to the
-# actor package in the Nix store. Outside Nix: CHAT_PACKAGE=target/package bash nix/theater-chat.sh
+# Usage: theater-chat.sh [serve|stop|status|rotate]
+#   serve (default)  start theater-server unless one answers, start the actor, print the
+#                    URL, then watch memory until Ctrl-C / SIGTERM, which stop what it started
+#   stop             stop a running `serve` (of the same THEATER_HOME)
+#   status           what runs: server, memory, uptime, actor, last rotation, log
+#   rotate           ask a running `serve` to restart the actor now
 #
 # Environment:
-#   THEATER_HOME            server state (default: $XDG_STATE_HOME/theater-chat,
+#   THEATER_HOME            server state and chats (default: $XDG_STATE_HOME/theater-chat,
 #                           i.e. ~/.local/state/theater-chat)
 #   THEATER_SERVER_ADDRESS  server to use or start (default 127.0.0.1:9000)
 #   CHAT_PORT               port for the chat page instead of the package's init.json one
+#   CHAT_MEMORY_LIMIT_MIB   theater-server memory (RSS) limit, default 512
+#   CHAT_ROTATE_AT_MIB      RSS at which the actor is restarted at a quiet moment (no reply
+#                           being written) to free the runtime's event records; default
+#                           half the limit. Past the limit it is restarted anyway, and if
+#                           that does not bring RSS under the limit, the server is.
+#   CHAT_CHECK_SECONDS      how often memory is checked, default 10
+#   CHAT_LOG                `full` keeps Theater's own per-call log (request bodies
+#                           included) for debugging; by default only the actor's lines and
+#                           errors are kept, in $THEATER_HOME/chat.log
+#   CHAT_LOG_MAX_KIB        chat.log is rotated to chat.log.1 past this size, default 1024
 #   OPENAI_API_KEY, OPENAI_BASE_URL
 #                           read by the actor from the theater-server's environment: they
 #                           pass through when this command starts the server
@@ -17,17 +34,79 @@ set -euo pipefail
 
 say() { printf 'theater-chat: %s\n' "$*" >&2; }
 
+export THEATER_HOME="${THEATER_HOME:-${XDG_STATE_HOME:-$HOME/.local/state}/theater-chat}"
+export THEATER_SERVER_ADDRESS="${THEATER_SERVER_ADDRESS:-127.0.0.1:9000}"
+run_dir="$THEATER_HOME/run"
+log_file="$THEATER_HOME/chat.log"
+server_log="$THEATER_HOME/theater-server.log"
+limit_mib="${CHAT_MEMORY_LIMIT_MIB:-512}"
+rotate_mib="${CHAT_ROTATE_AT_MIB:-$((limit_mib / 2))}"
+check_s="${CHAT_CHECK_SECONDS:-10}"
+log_max_kib="${CHAT_LOG_MAX_KIB:-1024}"
+for n in "$limit_mib" "$rotate_mib" "$check_s" "$log_max_kib"; do
+  case "$n" in '' | *[!0-9]*) say "CHAT_* limits must be whole numbers, not '$n'"; exit 2 ;; esac
+done
+
+# Resident memory of a process, in MiB (0 when it is gone).
+rss_mib() {
+  local kib
+  kib="$(ps -o rss= -p "$1" 2>/dev/null | tr -d ' ')" || kib=""
+  echo $(( ${kib:-0} / 1024 ))
+}
+
+state() { cat "$run_dir/$1" 2>/dev/null || true; }
+
+case "${1:-serve}" in
+  stop)
+    pid="$(state runner.pid)"
+    if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      say "stopped (runner pid $pid)"
+    else
+      say "nothing to stop for THEATER_HOME=$THEATER_HOME"
+    fi
+    exit 0
+    ;;
+  status)
+    pid="$(state runner.pid)"
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+      say "not running (THEATER_HOME=$THEATER_HOME)"
+      exit 3
+    fi
+    server="$(state server.pid)"
+    printf 'url:           %s\n' "$(state url)"
+    printf 'actor:         %s (started %s)\n' "$(state actor.id)" "$(state actor.started)"
+    if [ -n "$server" ]; then
+      printf 'theater-server: pid %s, %s MiB resident (limit %s MiB, rotation at %s MiB), up since %s\n' \
+        "$server" "$(rss_mib "$server")" "$limit_mib" "$rotate_mib" "$(state server.started)"
+    else
+      printf 'theater-server: not started here (reused %s); its memory is not managed\n' "$THEATER_SERVER_ADDRESS"
+    fi
+    printf 'rotations:     %s (last: %s)\n' "$(state rotations)" "$(state last-rotation)"
+    printf 'log:           %s (%s bytes)\n' "$log_file" "$(wc -c <"$log_file" 2>/dev/null | tr -d ' ' || echo 0)"
+    exit 0
+    ;;
+  rotate)
+    pid="$(state runner.pid)"
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+      say "not running (THEATER_HOME=$THEATER_HOME)"
+      exit 3
+    fi
+    touch "$run_dir/rotate-now"
+    say "asked for a rotation (within ${check_s} s)"
+    exit 0
+    ;;
+  serve) ;;
+  *) say "usage: theater-chat.sh [serve|stop|status|rotate]"; exit 2 ;;
+esac
+
 package="${CHAT_PACKAGE:?CHAT_PACKAGE must name the actor package directory}"
 manifest="$package/actor.portable.toml"
 [ -f "$manifest" ] || {
   say "no actor manifest at $manifest"
   exit 1
 }
-
-export THEATER_HOME="${THEATER_HOME:-${XDG_STATE_HOME:-$HOME/.local/state}/theater-chat}"
-export THEATER_SERVER_ADDRESS="${THEATER_SERVER_ADDRESS:-127.0.0.1:9000}"
-mkdir -p "$THEATER_HOME"
-server_log="$THEATER_HOME/theater-server.log"
+mkdir -p "$THEATER_HOME" "$run_dir"
 
 # The chat page's address: init.json's host and port, or CHAT_PORT.
 init_json="$package/assets/init.json"
@@ -44,21 +123,38 @@ case "$port" in
 esac
 url="http://$host:$port/"
 
+note() { # a line for the terminal and for chat.log
+  say "$*"
+  printf '%s runner: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$log_file"
+}
+
 server_pid=""
 actor_id=""
 
 cleanup() {
   trap - EXIT INT TERM
   if [ -n "$actor_id" ]; then
-    say "stopping actor $actor_id"
+    note "stopping actor $actor_id"
     theater stop "$actor_id" >/dev/null 2>&1 || say "could not stop actor $actor_id (is the server gone?)"
   fi
   if [ -n "$server_pid" ]; then
-    say "stopping the theater-server started here (pid $server_pid)"
+    note "stopping the theater-server started here (pid $server_pid)"
     kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
+  rm -f "$run_dir/runner.pid" "$run_dir/server.pid" "$run_dir/actor.id"
 }
+
+existing="$(state runner.pid)"
+if [ -n "$existing" ] && kill -0 "$existing" 2>/dev/null; then
+  say "already running for THEATER_HOME=$THEATER_HOME (pid $existing): $(state url)"
+  say "(theater-chat.sh status shows it; theater-chat.sh stop stops it)"
+  exit 1
+fi
+echo $$ >"$run_dir/runner.pid"
+echo "$url" >"$run_dir/url"
+echo 0 >"$run_dir/rotations"
+echo "never" >"$run_dir/last-rotation"
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -67,33 +163,65 @@ trap 'exit 143' TERM
 # THEATER_SERVER_ADDRESS; `theater stop` is the other way round, so both are given. It
 # waits forever on something that is not a theater-server, hence the timeout.
 server_answers() { timeout 5 theater list --address "$THEATER_SERVER_ADDRESS" >/dev/null 2>&1; }
+page_answers() { curl -fsS -o /dev/null --max-time "${1:-1}" "$url" 2>/dev/null; }
 
 show_server_log() {
-  [ -f "$server_log" ] || return 0
-  # The server's own error line, if any, else the end of the log (without backtraces).
-  if grep -q '^Error: ' "$server_log"; then
-    say "$server_log says:"
-    grep '^Error: ' "$server_log" | tail -n 3 >&2
+  local log=$log_file
+  [ "${CHAT_LOG:-}" = full ] && log=$server_log
+  [ -f "$log" ] || return 0
+  if grep -q '^Error: ' "$log"; then
+    say "$log says:"
+    grep '^Error: ' "$log" | tail -n 3 >&2
   else
-    say "last lines of $server_log:"
-    tail -n 15 "$server_log" >&2
+    say "last lines of $log:"
+    tail -n 15 "$log" >&2
   fi
 }
 
-if server_answers; then
-  say "using the theater-server already running at $THEATER_SERVER_ADDRESS"
-  say "(the actor sees that server's environment for provider keys, not this shell's)"
-else
-  say "starting theater-server at $THEATER_SERVER_ADDRESS"
-  say "  THEATER_HOME=$THEATER_HOME, log: $server_log"
+# Appends lines to chat.log, moving it to chat.log.1 once it passes the size cap.
+append_rotating() {
+  local line n=0
+  while IFS= read -r line; do
+    printf '%s\n' "${line:0:400}" >>"$log_file"
+    n=$((n + 1))
+    if [ $((n % 50)) -eq 0 ] && [ "$(wc -c <"$log_file")" -gt $((log_max_kib * 1024)) ]; then
+      mv -f "$log_file" "$log_file.1"
+    fi
+  done
+}
+
+# Theater 0.2.1 logs every call's parameters (request bodies: the user's messages) at
+# its default level, and its filter cannot be changed. Keep the actor's own lines
+# ([ACTOR]: start, errors, recoveries, generations), server errors, and nothing else.
+filter_log() {
+  sed -u -e 's/\x1b\[[0-9;]*m//g' -e 's/^[[:space:]]*//' \
+    | grep --line-buffered -E '\[ACTOR\]|^[0-9T:.Z-]+ +ERROR |^Error' \
+    | append_rotating
+}
+
+start_server() {
+  note "starting theater-server at $THEATER_SERVER_ADDRESS (THEATER_HOME=$THEATER_HOME, log: $log_file)"
+  local file_log="$THEATER_HOME/logs/theater/theater_server.log"
+  mkdir -p "$(dirname "$file_log")"
   # Job control puts the server in its own process group, so Ctrl-C reaches only this
   # script, which then stops the actor before the server.
   set -m
-  theater-server --log-stdout --address "$THEATER_SERVER_ADDRESS" >>"$server_log" 2>&1 &
+  if [ "${CHAT_LOG:-}" = full ]; then
+    [ -L "$file_log" ] && rm -f "$file_log"
+    MALLOC_ARENA_MAX=2 theater-server --log-stdout --address "$THEATER_SERVER_ADDRESS" >>"$server_log" 2>&1 &
+  else
+    # The server also writes the full log to this file, unconditionally: send it nowhere.
+    ln -sfn /dev/null "$file_log"
+    # MALLOC_ARENA_MAX: with glibc's default arenas the memory freed by an actor
+    # restart is not given back; with 2 it is (measured, see docs/architecture.md).
+    MALLOC_ARENA_MAX=2 theater-server --log-stdout --address "$THEATER_SERVER_ADDRESS" > >(filter_log) 2>&1 &
+  fi
   server_pid=$!
   set +m
+  echo "$server_pid" >"$run_dir/server.pid"
+  date -u +%Y-%m-%dT%H:%M:%SZ >"$run_dir/server.started"
   for _ in $(seq 1 60); do
-    server_answers && break
+    server_answers && return 0
     if ! kill -0 "$server_pid" 2>/dev/null; then
       server_pid=""
       say "theater-server exited at start (is $THEATER_SERVER_ADDRESS in use by something else?)"
@@ -102,56 +230,89 @@ else
     fi
     sleep 0.5
   done
-  if ! server_answers; then
-    say "theater-server did not answer at $THEATER_SERVER_ADDRESS within 30 s"
+  say "theater-server did not answer at $THEATER_SERVER_ADDRESS within 30 s"
+  show_server_log
+  exit 1
+}
+
+start_actor() {
+  local start_args=(start "$manifest" --id-only --address "$THEATER_SERVER_ADDRESS") started
+  if [ -n "${CHAT_PORT:-}" ]; then
+    start_args+=(--initial-state "{\"port\": $port}")
+  fi
+  local start_err="$THEATER_HOME/theater-start.err"
+  if ! started="$(theater "${start_args[@]}" 2>"$start_err")"; then
+    say "theater start failed:"
+    cat "$start_err" >&2
     show_server_log
     exit 1
   fi
+  actor_id="$(printf '%s\n' "$started" | tail -n 1 | tr -d '[:space:]')"
+  if [ -z "$actor_id" ]; then
+    say "theater start printed no actor id:"
+    cat "$start_err" >&2
+    exit 1
+  fi
+  echo "$actor_id" >"$run_dir/actor.id"
+  date -u +%Y-%m-%dT%H:%M:%SZ >"$run_dir/actor.started"
+  # The actor serves the page itself; wait until it answers (a failing init shows here).
+  for _ in $(seq 1 60); do
+    page_answers && return 0
+    sleep 0.25
+  done
+  if ! page_answers 3; then
+    say "the chat page does not answer at $url: the actor's init probably failed."
+    grep -F "$actor_id" "$log_file" "$server_log" 2>/dev/null | grep -i 'failed' | tail -n 2 >&2 || true
+    exit 1
+  fi
+}
+
+# A fresh actor frees the runtime's records of the old one's calls. Stores are
+# crash-safe and pages reconnect by themselves, so nothing is lost.
+rotate_actor() {
+  local before=$1 after count
+  theater stop "$actor_id" >/dev/null 2>&1 || true
+  actor_id=""
+  start_actor
+  sleep 1
+  after="$(rss_mib "${server_pid:-0}")"
+  count=$(( $(state rotations) + 1 ))
+  echo "$count" >"$run_dir/rotations"
+  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $before MiB -> $after MiB" >"$run_dir/last-rotation"
+  note "rotated the chat actor at $before MiB (now $after MiB; rotation $count)"
+  if [ -n "$server_pid" ] && [ "$after" -ge "$limit_mib" ]; then
+    note "theater-server still uses $after MiB (limit $limit_mib MiB): restarting it"
+    theater stop "$actor_id" >/dev/null 2>&1 || true
+    actor_id=""
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+    start_server
+    start_actor
+  fi
+}
+
+if server_answers; then
+  say "using the theater-server already running at $THEATER_SERVER_ADDRESS"
+  say "(the actor sees that server's environment for provider keys, not this shell's;"
+  say " its memory and log are that server's business)"
+else
+  start_server
 fi
 
-if curl -s -o /dev/null --max-time 2 "$url" 2>/dev/null; then
+if page_answers 2; then
   say "something already answers at $url (another chat actor?)."
   say "Stop it (theater list / theater stop ID) or pick another port: CHAT_PORT=8090 nix run"
   exit 1
 fi
 
-start_args=(start "$manifest" --id-only --address "$THEATER_SERVER_ADDRESS")
-if [ -n "${CHAT_PORT:-}" ]; then
-  start_args+=(--initial-state "{\"port\": $port}")
-fi
-start_err="$THEATER_HOME/theater-start.err"
-if ! started="$(theater "${start_args[@]}" 2>"$start_err")"; then
-  say "theater start failed:"
-  cat "$start_err" >&2
-  show_server_log
-  exit 1
-fi
-actor_id="$(printf '%s\n' "$started" | tail -n 1 | tr -d '[:space:]')"
-if [ -z "$actor_id" ]; then
-  say "theater start printed no actor id:"
-  cat "$start_err" >&2
-  exit 1
-fi
-say "actor $actor_id started from $manifest"
-
-# The actor serves the page itself; wait until it answers (a failing init shows here).
-for _ in $(seq 1 30); do
-  curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && break
-  sleep 0.5
-done
-if ! curl -fsS -o /dev/null --max-time 3 "$url" 2>/dev/null; then
-  say "the chat page does not answer at $url: the actor's init probably failed."
-  # Theater 0.2.1 reports a failing init only in the server log (colored).
-  grep -F "$actor_id" "$server_log" 2>/dev/null | grep -i 'failed' | sed 's/\x1b\[[0-9;]*m//g' | tail -n 2 >&2 || true
-  say "full log: $server_log"
-  exit 1
-fi
-
+start_actor
+note "actor $actor_id started from $manifest"
 printf 'Chat: %s\n' "$url"
 say "Ctrl-C stops the actor$([ -n "$server_pid" ] && printf ' and the server')."
 
 while :; do
-  sleep 5 &
+  sleep "$check_s" &
   wait $! || true
   if [ -n "$server_pid" ] && ! kill -0 "$server_pid" 2>/dev/null; then
     server_pid=""
@@ -159,5 +320,18 @@ while :; do
     say "theater-server stopped unexpectedly"
     show_server_log
     exit 1
+  fi
+  if [ -f "$run_dir/rotate-now" ]; then
+    rm -f "$run_dir/rotate-now"
+    rotate_actor "$(rss_mib "${server_pid:-0}")"
+    continue
+  fi
+  [ -n "$server_pid" ] || continue
+  rss="$(rss_mib "$server_pid")"
+  [ "$rss" -ge "$rotate_mib" ] || continue
+  # A quiet moment: no reply is being written (past the limit, rotate regardless).
+  busy="$(curl -fsS --max-time 2 "${url}api/health" 2>/dev/null | sed -n 's/.*"generations":\([0-9]*\).*/\1/p')"
+  if [ "${busy:-0}" = 0 ] || [ "$rss" -ge "$limit_mib" ]; then
+    rotate_actor "$rss"
   fi
 done

@@ -20,7 +20,7 @@ use exports::theater::simple::http_handlers::Guest as HttpGuest;
 use exports::theater::simple::message_server_client::Guest as MessageGuest;
 use exports::theater::simple::supervisor_handlers::Guest as SupervisorGuest;
 use theater::simple::http_types::{HttpRequest, HttpResponse, MiddlewareResult, ServerConfig};
-use theater::simple::types::{ChannelAccept, WitActorError};
+use theater::simple::types::{ChannelAccept, WitActorError, WitErrorType};
 use theater::simple::websocket_types::{MessageType, WebsocketMessage};
 use theater::simple::{environment, http_framework, runtime, store, supervisor, timing};
 
@@ -281,8 +281,18 @@ impl SupervisorGuest for Component {
         params: (String, WitActorError),
     ) -> Result<(Option<Vec<u8>>,), String> {
         let mut state = decode(state)?;
-        let kind = format!("{:?}", params.1.error_type).to_lowercase();
-        actor::child_error(&TheaterHost, &mut state, &params.0, &kind);
+        let kind = match params.1.error_type {
+            WitErrorType::OperationTimeout => "operation timeout",
+            WitErrorType::ChannelClosed => "channel closed",
+            WitErrorType::ShuttingDown => "shutting down",
+            WitErrorType::FunctionNotFound => "function not found",
+            WitErrorType::TypeMismatch => "type mismatch",
+            WitErrorType::Internal => "internal error",
+            WitErrorType::SerializationError => "serialization error",
+            WitErrorType::UpdateComponentError => "update component error",
+            WitErrorType::Paused => "paused",
+        };
+        actor::child_error(&TheaterHost, &mut state, &params.0, kind);
         Ok((Some(state.encode()),))
     }
 

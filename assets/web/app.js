@@ -6,7 +6,10 @@
 
 const PAGE_SIZE = 50;
 const MAX_BACKOFF_MS = 30000;
-const PING_INTERVAL_MS = 25000;
+const PING_INTERVAL_MS = 15000;
+// A socket whose ping gets no answer this fast is dead (the actor was restarted under
+// it: Theater keeps the old connection open but nothing answers); reconnect.
+const PONG_TIMEOUT_MS = 5000;
 const NETWORK_ERROR = 'Cannot reach the chat actor. Check that it is running, then try again.';
 
 const state = {
@@ -80,7 +83,26 @@ function apiError(message, status, code) {
   return err;
 }
 
+// While the actor restarts (to free memory) requests fail for a moment: reads are sent
+// again, and so is any request the runtime refused without running it (a 5xx that is
+// not the actor's JSON error). A write cut mid-way is not resent: it may have landed.
+const RETRY_DELAYS_MS = [300, 1000, 2500];
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function api(method, path, body) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await apiOnce(method, path, body);
+    } catch (err) {
+      const refused = err.code === 'runtime';
+      const retry = attempt < RETRY_DELAYS_MS.length && (refused || (method === 'GET' && err.code === 'network'));
+      if (!retry) throw err;
+      await sleep(RETRY_DELAYS_MS[attempt]);
+    }
+  }
+}
+
+async function apiOnce(method, path, body) {
   const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
   if (method === 'POST' || method === 'PATCH' || method === 'PUT') {
     init.headers['Content-Type'] = 'application/json';
@@ -104,6 +126,7 @@ async function api(method, path, body) {
   }
   if (!res.ok) {
     const e = data && data.error;
+    if (!e && res.status >= 500) throw apiError(NETWORK_ERROR, res.status, 'runtime');
     const message = (e && e.message) || `Request failed (HTTP ${res.status})`;
     throw apiError(message, res.status, e && e.code);
   }
@@ -865,7 +888,7 @@ function renderAll() {
 
 /* ---------- live updates (WebSocket) ---------- */
 
-const socket = { ws: null, delay: 1000, retryTimer: null, pingTimer: null };
+const socket = { ws: null, delay: 1000, retryTimer: null, pingTimer: null, pongTimer: null };
 const changedChats = new Set();
 let changeTimer = null;
 
@@ -893,13 +916,22 @@ function connectSocket() {
     socket.delay = 1000;
     setConnStatus('live', 'Live updates on');
     socket.pingTimer = setInterval(() => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ping' }));
+      if (ws.readyState !== WebSocket.OPEN) return;
+      ws.send(JSON.stringify({ type: 'ping' }));
+      clearTimeout(socket.pongTimer);
+      socket.pongTimer = setTimeout(() => ws.close(), PONG_TIMEOUT_MS);
     }, PING_INTERVAL_MS);
+    // Back after an outage (a restart of the actor): a "cannot reach" notice is stale.
+    if (els.notices.textContent.includes(NETWORK_ERROR)) clearBanner();
     refreshAll(); // catch up on anything missed while disconnected
   });
-  ws.addEventListener('message', (e) => handleSocketMessage(e.data));
+  ws.addEventListener('message', (e) => {
+    clearTimeout(socket.pongTimer);
+    handleSocketMessage(e.data);
+  });
   ws.addEventListener('close', () => {
     clearInterval(socket.pingTimer);
+    clearTimeout(socket.pongTimer);
     if (socket.ws === ws) socket.ws = null;
     scheduleReconnect();
   });

@@ -112,9 +112,14 @@ fn route<H: Host>(
             APP_JS,
         ))),
         ("GET", "/style.css") => Ok(unchanged(http::asset("text/css; charset=utf-8", STYLE_CSS))),
+        // `generations` lets the runner rotate the actor at a quiet moment.
         ("GET", "/api/health") => Ok(unchanged(http::json(
             200,
-            &json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") }),
+            &json!({
+                "ok": true,
+                "version": env!("CARGO_PKG_VERSION"),
+                "generations": state.generations.running.len(),
+            }),
         ))),
         ("GET", "/api/providers") => api.providers().map(unchanged),
         ("GET", "/api/chats") => api.list_chats().map(unchanged),

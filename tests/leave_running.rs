@@ -1,0 +1,321 @@
+//! Leave it running: the runner that `scripts/run` and `nix run` use
+//! (`nix/theater-chat.sh`) restarts the chat actor to free the runtime's memory while
+//! traffic flows, and keeps a private, small log.
+//!
+//! - With the rotation threshold below what the server uses, it rotates by itself.
+//! - Under a steady stream of posts and page reads, three rotations lose no acknowledged
+//!   write (a request cut by a rotation fails, and is retried, as the page does); the
+//!   page's WebSocket reconnects by itself and shows a message posted afterwards.
+//! - The log holds the actor's lines, no message content, a few hundred bytes per
+//!   request at most, and Theater's own per-call log goes nowhere.
+//!
+//! Needs Theater on PATH, Chromium and the package: run through scripts/test, or
+//! `cargo test --test leave_running -- --ignored`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::browser::Browser;
+use common::{free_port, package_manifest, wait_until, Client};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const RUNNER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/nix/theater-chat.sh");
+
+/// A running `theater-chat.sh serve`, stopped with `theater-chat.sh stop` on drop.
+struct Runner {
+    child: Child,
+    env: Vec<(String, String)>,
+    home: PathBuf,
+}
+
+impl Runner {
+    fn start(home: &Path, port: u16, server: u16, extra: &[(&str, &str)]) -> Self {
+        let package = package_manifest().parent().unwrap().to_path_buf();
+        let mut env = vec![
+            ("CHAT_PACKAGE".to_string(), package.display().to_string()),
+            ("THEATER_HOME".to_string(), home.display().to_string()),
+            (
+                "THEATER_SERVER_ADDRESS".to_string(),
+                format!("127.0.0.1:{server}"),
+            ),
+            ("CHAT_PORT".to_string(), port.to_string()),
+            ("CHAT_CHECK_SECONDS".to_string(), "1".to_string()),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let out = std::fs::File::create(home.join("runner.out")).unwrap();
+        let child = Command::new("bash")
+            .args([RUNNER, "serve"])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let runner = Self {
+            child,
+            env,
+            home: home.to_path_buf(),
+        };
+        let client = Client::new(port);
+        wait_until(
+            "the runner never served the page; its output:",
+            Duration::from_secs(60),
+            || {
+                client
+                    .try_call("GET", "/api/health", None)
+                    .is_some_and(|r| r.status == 200)
+            },
+            || runner.output(),
+        );
+        runner
+    }
+
+    fn command(&self, verb: &str) -> String {
+        let output = Command::new("bash")
+            .args([RUNNER, verb])
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(self.home.join("runner.out")).unwrap_or_default()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.home.join("chat.log")).unwrap_or_default()
+    }
+
+    fn rotations(&self) -> usize {
+        self.log().matches("rotated the chat actor").count()
+    }
+
+    fn stop(&mut self) {
+        self.command("stop");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.stop();
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "runner output:\n{}\nchat.log:\n{}",
+                self.output(),
+                self.log()
+            );
+        }
+    }
+}
+
+/// Posts that survive a rotation: a failed or cut request is sent again, as a user
+/// would; returns the ids answered 201.
+fn post_until(
+    client: &Client,
+    chat: &str,
+    stop: &AtomicBool,
+    acked: &Mutex<Vec<String>>,
+    retries: &Mutex<u32>,
+) {
+    let mut n = 0;
+    while !stop.load(Ordering::SeqCst) {
+        n += 1;
+        let body = json!({ "content": format!("private-note-{n} about nothing") });
+        loop {
+            match client.try_call("POST", &format!("/api/messages?chat={chat}"), Some(&body)) {
+                Some(reply) if reply.status == 201 => {
+                    let id = reply.json()["message"]["id"].as_str().unwrap().to_string();
+                    acked.lock().unwrap().push(id);
+                    break;
+                }
+                // The runtime refuses a request queued for an actor being stopped,
+                // without running it: "Handler error: Operation channel closed".
+                Some(reply) if reply.status >= 500 && !reply.text.starts_with('{') => {
+                    *retries.lock().unwrap() += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Some(reply) => panic!("POST answered {}: {}", reply.status, reply.text),
+                None => {
+                    *retries.lock().unwrap() += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+        // A page read between posts (errors during a rotation are retried next time).
+        let _ = client.try_call("GET", &format!("/api/messages?chat={chat}&limit=50"), None);
+    }
+}
+
+fn history(client: &Client, chat: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let path = match &before {
+            None => format!("/api/messages?chat={chat}&limit=200"),
+            Some(b) => format!("/api/messages?chat={chat}&limit=200&before={b}"),
+        };
+        let page = client.expect(200, "GET", &path, None);
+        let mut batch: Vec<String> = page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect();
+        before = batch.first().cloned();
+        batch.extend(ids);
+        ids = batch;
+        if page["has_more"] != true {
+            return ids;
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
+fn rotations_under_traffic_lose_nothing_and_log_no_content() {
+    let home = std::env::temp_dir().join(format!("theater-chat-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).unwrap();
+    let (port, server) = (free_port(), free_port());
+
+    // 1. Past the threshold, the runner rotates the actor by itself.
+    let mut runner = Runner::start(&home, port, server, &[("CHAT_ROTATE_AT_MIB", "1")]);
+    wait_until(
+        "no rotation although the server is past the threshold; output:",
+        Duration::from_secs(30),
+        || runner.rotations() >= 1,
+        || runner.output(),
+    );
+    let status = runner.command("status");
+    assert!(
+        status.contains("rotations:") && status.contains("MiB resident"),
+        "{status}"
+    );
+    runner.stop();
+
+    // 2. The default threshold, rotations asked for while traffic flows.
+    let runner = Runner::start(&home, port, server, &[]);
+    let client = Client::new(port);
+    let chat = client.expect(201, "POST", "/api/chats", Some(json!({ "title": "Busy" })));
+    let chat = chat["id"].as_str().unwrap().to_string();
+    let browser = Browser::start();
+    browser.goto(&format!("http://127.0.0.1:{port}/#{chat}"));
+    browser.wait_for("the page", "return document.body.dataset.ready === '1';");
+    browser.wait_for(
+        "the socket",
+        "return document.getElementById('conn-status').dataset.state === 'live';",
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let retries = Arc::new(Mutex::new(0u32));
+    let traffic = {
+        let (stop, acked, retries, chat) =
+            (stop.clone(), acked.clone(), retries.clone(), chat.clone());
+        std::thread::spawn(move || post_until(&Client::new(port), &chat, &stop, &acked, &retries))
+    };
+    let before = runner.rotations();
+    for n in 1..=3 {
+        std::thread::sleep(Duration::from_millis(1500));
+        runner.command("rotate");
+        wait_until(
+            &format!("rotation {n} never happened; output:"),
+            Duration::from_secs(30),
+            || runner.rotations() >= before + n,
+            || runner.output(),
+        );
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    stop.store(true, Ordering::SeqCst);
+    traffic.join().unwrap();
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() > 50,
+        "too little traffic: {} posts",
+        acked.len()
+    );
+
+    // Nothing acknowledged is lost; nothing is duplicated by the retries beyond the
+    // requests a rotation cut after they were stored.
+    let shown = history(&client, &chat);
+    let missing = acked.iter().filter(|id| !shown.contains(id)).count();
+    assert_eq!(missing, 0, "{missing} acknowledged posts are missing");
+    let extra = shown.len() - acked.len();
+    assert!(
+        extra <= 3,
+        "{extra} unacknowledged posts, more than the rotations could cut"
+    );
+
+    // The page reconnected by itself and hears about new messages.
+    browser.wait_for(
+        "the socket to come back",
+        "return document.getElementById('conn-status').dataset.state === 'live';",
+    );
+    client.expect(
+        201,
+        "POST",
+        &format!("/api/messages?chat={chat}"),
+        Some(json!({ "content": "after the rotations" })),
+    );
+    browser.wait_for(
+        "the page to show a message posted after the rotations",
+        "return Array.from(document.querySelectorAll('[data-testid=message-content]')).some(m => m.textContent === 'after the rotations');",
+    );
+
+    // The log: the actor's lines and the runner's, no content, small.
+    let log = runner.log();
+    assert!(
+        log.contains("[ACTOR]") && log.contains("chat: store"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("private-note"),
+        "message content reached the log"
+    );
+    let requests = acked.len() * 2 + 10;
+    assert!(
+        log.len() < requests * 300,
+        "{} log bytes for about {requests} requests",
+        log.len()
+    );
+    let file_log = home.join("logs/theater/theater_server.log");
+    assert_eq!(
+        std::fs::read_link(&file_log).unwrap(),
+        Path::new("/dev/null")
+    );
+    let status = runner.command("status");
+    let retried = *retries.lock().unwrap();
+    eprintln!(
+        "{} posts, {retried} retried across rotations; status:\n{status}",
+        acked.len()
+    );
+    drop(browser);
+    drop(runner);
+    let _ = std::fs::remove_dir_all(&home);
+}
