@@ -47,9 +47,22 @@
           toolchain = toolchainFor pkgs;
           craneLib = (crane.mkLib pkgs).overrideToolchain toolchainFor;
 
+          # What the runner (nix/theater-chat.sh) calls; ps comes from procps on Linux and
+          # from the system on Darwin.
+          runnerInputs = [
+            theater.theater
+            theater.theater-server
+            pkgs.coreutils
+            pkgs.curl
+            pkgs.gnugrep
+            pkgs.gnused
+          ]
+          ++ lib.optional pkgs.stdenv.isLinux pkgs.procps;
+
           chat = import ./nix/chat.nix {
-            inherit lib craneLib;
-            inherit (pkgs) cargo-component wasm-tools;
+            inherit lib craneLib runnerInputs;
+            inherit (pkgs) cargo-component wasm-tools makeWrapper;
+            theater = theater.theater;
           };
 
           theater = import ./nix/theater.nix {
@@ -64,17 +77,7 @@
 
           run = pkgs.writeShellApplication {
             name = "theater-chat";
-            # ps (the runner watches theater-server's memory) comes from procps on Linux
-            # and from the system on Darwin.
-            runtimeInputs = [
-              theater.theater
-              theater.theater-server
-              pkgs.coreutils
-              pkgs.curl
-              pkgs.gnugrep
-              pkgs.gnused
-            ]
-            ++ lib.optional pkgs.stdenv.isLinux pkgs.procps;
+            runtimeInputs = runnerInputs;
             runtimeEnv.CHAT_PACKAGE = chat.chat;
             text = builtins.readFile ./nix/theater-chat.sh;
           };
@@ -93,6 +96,18 @@
               exec "$root/scripts/build-component" "$@"
             '';
           };
+
+          # `theater` in the dev shell: Theater's CLI plus `theater run MANIFEST` (the same
+          # wrapper as the package's bin/theater), ahead of the real one on PATH.
+          theaterCommand = pkgs.writeShellApplication {
+            name = "theater";
+            runtimeInputs = runnerInputs;
+            runtimeEnv = {
+              THEATER_CLI = "${theater.theater}/bin/theater";
+              THEATER_CHAT_RUNNER = "${./nix/theater-chat.sh}";
+            };
+            text = builtins.readFile ./nix/theater-wrapper.sh;
+          };
         in
         {
           inherit
@@ -102,6 +117,7 @@
             theater
             run
             buildComponent
+            theaterCommand
             ;
         };
     in
@@ -125,6 +141,7 @@
             s.toolchain
             s.pkgs.cargo-component
             s.pkgs.wasm-tools
+            s.theaterCommand
             s.theater.theater
             s.theater.theater-server
             s.buildComponent
@@ -133,7 +150,7 @@
             export THEATER_HOME="''${THEATER_HOME:-''${XDG_STATE_HOME:-$HOME/.local/state}/theater-chat}"
             echo "theater-chat dev shell: $(rustc --version), $(cargo component --version)"
             echo "  build-component [--out DIR]   build chat.wasm and the actor package (default target/package)"
-            echo "  theater-server --log-stdout & theater start target/package/actor.portable.toml"
+            echo "  theater run target/package/actor.portable.toml   (or theater-server & theater start ...)"
             echo "  THEATER_HOME=$THEATER_HOME; the chat is then at http://127.0.0.1:8084/"
           '';
         };

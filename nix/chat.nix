@@ -5,6 +5,11 @@
   craneLib,
   cargo-component,
   wasm-tools,
+  makeWrapper,
+  # bin/theater (`theater run MANIFEST`) hands everything else to this CLI, and its runner
+  # needs these on PATH.
+  theater,
+  runnerInputs,
 }:
 let
   root = ../.;
@@ -20,6 +25,8 @@ let
       ../assets
       ../actor.portable.toml
       ../scripts/build-component
+      ../nix/theater-wrapper.sh
+      ../nix/theater-chat.sh
     ];
   };
 
@@ -54,6 +61,7 @@ let
       nativeBuildInputs = [
         cargo-component
         wasm-tools
+        makeWrapper
         # Panic locations can name the vendored crates and the toolchain's std sources;
         # rewrite those store paths so the package's closure is just itself.
         craneLib.removeReferencesToVendoredSourcesHook
@@ -73,8 +81,14 @@ let
         export HOME="$TMPDIR"
         CARGO_BUILD_FLAGS="--locked" scripts/build-component --out "$out"
       '';
-      # build-component has already assembled $out.
+      # build-component has already assembled $out; bin/theater learns where the real
+      # CLI is, and the runner gets its tools.
       installPhaseCommand = "";
+      postInstall = ''
+        wrapProgram "$out/bin/theater" \
+          --set THEATER_CLI "${theater}/bin/theater" \
+          --prefix PATH : "${lib.makeBinPath runnerInputs}"
+      '';
 
       doInstallCheck = true;
       installCheckPhase = ''

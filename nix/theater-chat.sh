@@ -100,17 +100,22 @@ case "${1:-serve}" in
   *) say "usage: theater-chat.sh [serve|stop|status|rotate]"; exit 2 ;;
 esac
 
-package="${CHAT_PACKAGE:?CHAT_PACKAGE must name the actor package directory}"
-manifest="$package/actor.portable.toml"
+# What to run: CHAT_MANIFEST (`theater run MANIFEST`), or the package CHAT_PACKAGE.
+package="${CHAT_PACKAGE:-}"
+manifest="${CHAT_MANIFEST:-${package:+$package/actor.portable.toml}}"
+[ -n "$manifest" ] || {
+  say "set CHAT_PACKAGE to the actor package directory (or CHAT_MANIFEST to its manifest)"
+  exit 2
+}
 [ -f "$manifest" ] || {
   say "no actor manifest at $manifest"
   exit 1
 }
 mkdir -p "$THEATER_HOME" "$run_dir"
 
-# The chat page's address: init.json's host and port, or CHAT_PORT.
-init_json="$package/assets/init.json"
-json_field() { sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([^\",}]*\).*/\1/p" "$init_json" | head -n 1; }
+# The chat page's address: the init state's host and port, or CHAT_PORT.
+init_json="$(sed -n 's/^init_state[[:space:]]*=[[:space:]]*"\(.*\)"[[:space:]]*$/\1/p' "$manifest" | head -n 1)"
+json_field() { [ ! -f "$init_json" ] || sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([^\",}]*\).*/\1/p" "$init_json" | head -n 1; }
 host="$(json_field host)"
 port="${CHAT_PORT:-$(json_field port)}"
 host="${host:-127.0.0.1}"
