@@ -122,10 +122,38 @@ fn main() {
         300,
         || get(&page),
     ));
+    // Posting costs the same however long the history: a fresh chat, then the same chat
+    // once it holds 3,000 messages.
+    let fresh = client.expect(201, "POST", "/api/chats", Some(json!({ "title": "fresh" })));
+    let fresh = format!("/api/messages?chat={}", fresh["id"].as_str().unwrap());
+    figures.push(measure(
+        "POST /api/messages (history of 10 to 310)",
+        10,
+        300,
+        || {
+            client.expect(201, "POST", &fresh, Some(json!({ "content": "one more" })));
+        },
+    ));
     let post = format!("/api/messages?chat={long}");
-    figures.push(measure("POST /api/messages", 20, 300, || {
-        client.expect(201, "POST", &post, Some(json!({ "content": "one more" })));
-    }));
+    figures.push(measure(
+        "POST /api/messages (history of 200 to 500)",
+        20,
+        300,
+        || {
+            client.expect(201, "POST", &post, Some(json!({ "content": "one more" })));
+        },
+    ));
+    for _ in 0..2_500 {
+        client.expect(201, "POST", &post, Some(json!({ "content": "filler" })));
+    }
+    figures.push(measure(
+        "POST /api/messages (history of 3,000 to 3,300)",
+        0,
+        300,
+        || {
+            client.expect(201, "POST", &post, Some(json!({ "content": "one more" })));
+        },
+    ));
 
     // What a worker costs: spawn to stored reply, the provider answering at once.
     let (mut socket, _) = tungstenite::connect(format!("ws://127.0.0.1:{port}/ws")).unwrap();

@@ -184,13 +184,7 @@ mod tests {
     #[test]
     fn the_page_is_served_with_a_strict_content_security_policy() {
         let mut h = Harness::new();
-        let request = HttpRequest {
-            method: "GET".into(),
-            uri: "/".into(),
-            headers: vec![],
-            body: vec![],
-        };
-        let response = handle_request(&h.host, &mut h.state, request);
+        let response = h.raw("GET", "/", None);
         assert_eq!(response.status, 200);
         assert!(String::from_utf8_lossy(&response.body).contains("<html"));
         let csp = response.header("content-security-policy").unwrap();

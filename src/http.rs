@@ -129,7 +129,10 @@ impl Request {
 
     /// Rejects requests the actor must not act on: oversized bodies, foreign hosts
     /// (DNS rebinding), cross-site writes (CSRF) and non-JSON bodies.
-    pub fn check(&self, bind_host: &str) -> Result<(), ApiError> {
+    /// The checks every request passes: size, the DNS-rebinding guard (the Host header
+    /// must name this server exactly: a loopback name or the bind host, and the bound
+    /// port), the cross-site guard for writes, and JSON bodies.
+    pub fn check(&self, bind_host: &str, bound_port: u16) -> Result<(), ApiError> {
         if self.body.len() > MAX_BODY_BYTES {
             return Err(ApiError::new(
                 413,
@@ -138,14 +141,22 @@ impl Request {
             ));
         }
         let host = self.header("host");
-        if let Some(host) = host {
-            if !host_allowed(host, bind_host) {
+        match host {
+            None => {
                 return Err(ApiError::new(
                     403,
                     "forbidden_host",
-                    "this server only answers requests addressed to its own host name",
-                ));
+                    "the request has no Host header",
+                ))
             }
+            Some(host) if !host_allowed(host, bind_host, Some(bound_port)) => {
+                return Err(ApiError::new(
+                    403,
+                    "forbidden_host",
+                    "this server only answers requests addressed to its own host name and port",
+                ))
+            }
+            Some(_) => {}
         }
         let writes = !matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS");
         if writes {
@@ -155,7 +166,7 @@ impl Request {
                     .or_else(|| origin.strip_prefix("https://"));
                 let same_origin = match (authority, host) {
                     (Some(authority), Some(host)) => authority.eq_ignore_ascii_case(host),
-                    (Some(authority), None) => host_allowed(authority, bind_host),
+                    (Some(authority), None) => host_allowed(authority, bind_host, None),
                     (None, _) => false,
                 };
                 if !same_origin {
@@ -192,25 +203,71 @@ impl Request {
 
 /// Whether a Host header names this server: a loopback name, or the configured bind
 /// host. A wildcard bind (0.0.0.0, ::) means the operator chose to serve any name.
-fn host_allowed(host_header: &str, bind_host: &str) -> bool {
+/// `name[:port]` or `[v6]:port`, parsed exactly: anything else is not an authority.
+fn parse_authority(text: &str) -> Option<(String, Option<u16>)> {
+    let (name, port) = match text.strip_prefix('[') {
+        Some(rest) => {
+            let (inside, after) = rest.split_once(']')?;
+            let valid = !inside.is_empty()
+                && inside
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+            if !valid {
+                return None;
+            }
+            let port = match after {
+                "" => None,
+                _ => Some(after.strip_prefix(':')?),
+            };
+            (format!("[{inside}]"), port)
+        }
+        None => {
+            let (name, port) = match text.split_once(':') {
+                Some((name, port)) => (name, Some(port)),
+                None => (text, None),
+            };
+            let valid = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            if !valid {
+                return None;
+            }
+            (name.to_string(), port)
+        }
+    };
+    let port = match port {
+        None => None,
+        Some(digits) => {
+            let valid =
+                (1..=5).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+            Some(digits.parse::<u16>().ok().filter(|p| valid && *p != 0)?)
+        }
+    };
+    Some((name.to_ascii_lowercase(), port))
+}
+
+/// Whether a Host (or Origin authority) names this server: a loopback name or the bind
+/// host, and when `bound_port` is given, that port (80 when the header names none).
+fn host_allowed(host_header: &str, bind_host: &str, bound_port: Option<u16>) -> bool {
+    let Some((name, port)) = parse_authority(host_header.trim()) else {
+        return false;
+    };
+    if let Some(bound) = bound_port {
+        if port.unwrap_or(80) != bound {
+            return false;
+        }
+    }
     if bind_host == "0.0.0.0" || bind_host == "::" || bind_host == "[::]" {
         return true;
     }
-    let name = if host_header.starts_with('[') {
-        host_header
-            .split_once(']')
-            .map(|(name, _)| format!("{name}]"))
-            .unwrap_or_default()
+    let bind = bind_host.to_ascii_lowercase();
+    let bind = if bind.contains(':') && !bind.starts_with('[') {
+        format!("[{bind}]")
     } else {
-        host_header
-            .rsplit_once(':')
-            .map(|(name, _)| name)
-            .unwrap_or(host_header)
-            .to_string()
+        bind
     };
-    let name = name.to_ascii_lowercase();
-    ["127.0.0.1", "localhost", "[::1]"].contains(&name.as_str())
-        || name == bind_host.to_ascii_lowercase()
+    ["127.0.0.1", "localhost", "[::1]"].contains(&name.as_str()) || name == bind
 }
 
 fn parse_query(query: &str) -> Result<Vec<(String, String)>, ApiError> {
@@ -331,18 +388,42 @@ mod tests {
     }
 
     #[test]
-    fn only_loopback_host_names_are_served() {
+    fn only_this_servers_exact_authority_is_served() {
         let ok = |host: &str| {
             Request::parse(raw("GET", "/", &[("Host", host)], ""))
                 .unwrap()
-                .check("127.0.0.1")
+                .check("127.0.0.1", 8084)
                 .is_ok()
         };
         assert!(ok("127.0.0.1:8084"));
         assert!(ok("localhost:8084"));
+        assert!(ok("LOCALHOST:8084"));
         assert!(ok("[::1]:8084"));
-        assert!(!ok("evil.example:8084"));
-        assert!(!ok("127.0.0.1.evil.example"));
+        for bad in [
+            "evil.example:8084",
+            "127.0.0.1.evil.example",
+            "127.0.0.1:8084.evil.com",
+            "127.0.0.1:8084@evil.com",
+            "127.0.0.1:9999",
+            "127.0.0.1",
+            "127.0.0.1:",
+            "127.0.0.1:08084x",
+            "[::1]evil:8084",
+            "[::1:8084",
+            "",
+            " ",
+            "127.0.0.1:8084:1",
+        ] {
+            assert!(!ok(bad), "{bad:?} accepted");
+        }
+        let no_host = Request::parse(raw("GET", "/", &[], "")).unwrap();
+        assert_eq!(no_host.check("127.0.0.1", 8084).unwrap_err().status, 403);
+        // A server on port 80 is named without a port.
+        let on_80 = Request::parse(raw("GET", "/", &[("Host", "localhost")], "")).unwrap();
+        assert!(on_80.check("127.0.0.1", 80).is_ok());
+        // A configured host name is served too.
+        let named = Request::parse(raw("GET", "/", &[("Host", "chat.lan:8084")], "")).unwrap();
+        assert!(named.check("chat.lan", 8084).is_ok());
     }
 
     #[test]
@@ -350,7 +431,7 @@ mod tests {
         let check = |headers: &[(&str, &str)], body: &str| {
             Request::parse(raw("POST", "/api/chats", headers, body))
                 .unwrap()
-                .check("127.0.0.1")
+                .check("127.0.0.1", 8084)
                 .map_err(|e| e.status)
         };
         let json = ("Content-Type", "application/json; charset=utf-8");

@@ -263,6 +263,9 @@ fn chats_work_and_survive_restarts_on_real_theater() {
     assert_eq!(client.call("GET", "/api/chat?id=c999", None).status, 404);
     let foreign = client.raw("GET", "/api/chats", None, &[("Host", "attacker.example")]);
     assert_eq!(foreign.status, 403);
+    let suffixed = format!("127.0.0.1:{port}.evil.com");
+    let tricked = client.raw("GET", "/api/chats", None, &[("Host", &suffixed)]);
+    assert_eq!(tricked.status, 403, "{}", tricked.text);
 
     // Rename and delete.
     let renamed = client.expect(

@@ -77,7 +77,7 @@ impl Outcome {
 pub fn handle<H: Host>(host: &H, state: &mut ActorState, raw: HttpRequest) -> Outcome {
     let method = raw.method.clone();
     let result = Request::parse(raw).and_then(|request| {
-        request.check(&state.config.host)?;
+        request.check(&state.config.host, state.port)?;
         route(host, state, &request)
     });
     match result {
