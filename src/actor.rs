@@ -1,7 +1,7 @@
 //! The actor's entry points, over the host port. The bindings edge calls these with
 //! decoded state and encodes what they return.
 
-use crate::api::{self, generations, ROUTES, WEBSOCKET_PATH};
+use crate::api::{self, generations, WEBSOCKET_PATH};
 use crate::catalog::Catalog;
 use crate::chats::recover;
 use crate::config::{ActorConfig, ConfigError};
@@ -42,7 +42,7 @@ pub fn init<H: Host>(
     let spec = ServerSpec {
         host: config.host.clone(),
         port: config.port,
-        routes: ROUTES.to_vec(),
+        routes: api::server_routes(),
         websocket_path: WEBSOCKET_PATH,
     };
     let server = host.serve(&spec).map_err(InitError::Serve)?;
@@ -162,7 +162,8 @@ mod tests {
         assert_eq!(served.len(), 1);
         assert_eq!(served[0].port, 8084);
         assert_eq!(served[0].host, "127.0.0.1");
-        assert!(served[0].routes.contains(&("POST", "/api/reply")));
+        assert!(served[0].routes.contains(&("*", "/api/reply")));
+        assert!(served[0].routes.contains(&("*", "/")));
         assert_eq!(served[0].websocket_path, "/ws");
         assert_eq!(h.state.port, 8084);
         assert!(h
@@ -374,6 +375,27 @@ mod tests {
             h.messages(&chat),
             [("user".to_string(), "keep me".to_string())]
         );
+    }
+
+    #[test]
+    fn a_method_a_path_does_not_take_is_a_json_405_with_allow() {
+        let mut h = Harness::new();
+        for method in ["PUT", "FOO", "DELETE"] {
+            let response = h.raw(method, "/api/chats", None);
+            assert_eq!(response.status, 405, "{method}");
+            assert_eq!(response.header("allow"), Some("GET, POST, HEAD"));
+            let body: Value = serde_json::from_slice(&response.body).unwrap();
+            assert_eq!(body["error"]["code"], "method_not_allowed");
+        }
+        let response = h.raw("POST", "/api/health", None);
+        assert_eq!(
+            (response.status, response.header("allow")),
+            (405, Some("GET, HEAD"))
+        );
+        let head = h.raw("HEAD", "/", None);
+        assert_eq!(head.status, 200);
+        assert!(head.body.is_empty());
+        assert_eq!(h.raw("GET", "/api/nothing", None).status, 404);
     }
 
     #[test]

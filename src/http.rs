@@ -15,6 +15,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds, for 429 and 503.
     pub retry_after: Option<u64>,
+    /// The methods a path takes, for 405.
+    pub allow: Option<String>,
 }
 
 impl ApiError {
@@ -24,6 +26,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            allow: None,
         }
     }
 
@@ -44,6 +47,9 @@ impl ApiError {
             response
                 .headers
                 .push(("Retry-After".to_string(), seconds.to_string()));
+        }
+        if let Some(allow) = self.allow {
+            response.headers.push(("Allow".to_string(), allow));
         }
         response
     }

@@ -263,6 +263,18 @@ fn chats_work_and_survive_restarts_on_real_theater() {
     assert_eq!(client.call("GET", "/api/chat?id=c999", None).status, 404);
     let foreign = client.raw("GET", "/api/chats", None, &[("Host", "attacker.example")]);
     assert_eq!(foreign.status, 403);
+    // A method a path does not take gets a JSON 405 with Allow; an unknown path gets
+    // the runtime's own empty 404 (0.2.1 has no fallback route).
+    for method in ["PUT", "FOO"] {
+        let refused = client.raw(method, "/api/chats", None, &[]);
+        assert_eq!(refused.status, 405, "{method}: {}", refused.text);
+        assert_eq!(refused.header("allow"), Some("GET, POST, HEAD"));
+        assert_eq!(refused.json()["error"]["code"], "method_not_allowed");
+    }
+    let head = client.raw("HEAD", "/", None, &[]);
+    assert_eq!((head.status, head.text.as_str()), (200, ""));
+    let unknown = client.raw("GET", "/api/nope", None, &[]);
+    assert_eq!((unknown.status, unknown.text.as_str()), (404, ""));
     let suffixed = format!("127.0.0.1:{port}.evil.com");
     let tricked = client.raw("GET", "/api/chats", None, &[("Host", &suffixed)]);
     assert_eq!(tricked.status, 403, "{}", tricked.text);

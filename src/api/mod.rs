@@ -34,6 +34,40 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 pub const WEBSOCKET_PATH: &str = "/ws";
 
+/// What the server registers: each path once, for every method (`*`), so a method the
+/// path does not take reaches the actor and gets a JSON 405 with `Allow`. (Theater 0.2.1
+/// matches paths exactly and has no fallback: an unknown path gets the runtime's own
+/// empty 404.)
+pub fn server_routes() -> Vec<(&'static str, &'static str)> {
+    let mut paths: Vec<&'static str> = ROUTES.iter().map(|(_, path)| *path).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    paths.into_iter().map(|path| ("*", path)).collect()
+}
+
+fn method_not_allowed(path: &str, method: &str) -> Option<ApiError> {
+    let mut allowed: Vec<&str> = ROUTES
+        .iter()
+        .filter(|(_, p)| *p == path)
+        .map(|(m, _)| *m)
+        .collect();
+    if allowed.is_empty() {
+        return None;
+    }
+    if allowed.contains(&"GET") {
+        allowed.push("HEAD");
+    }
+    let allow = allowed.join(", ");
+    Some(ApiError {
+        allow: Some(allow.clone()),
+        ..ApiError::new(
+            405,
+            "method_not_allowed",
+            format!("{path} takes {allow}, not {method}"),
+        )
+    })
+}
+
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_MESSAGE_CHARS: usize = 100_000;
 pub const DEFAULT_PAGE: usize = 50;
@@ -76,6 +110,14 @@ impl Outcome {
 
 pub fn handle<H: Host>(host: &H, state: &mut ActorState, raw: HttpRequest) -> Outcome {
     let method = raw.method.clone();
+    let mut outcome = answer(host, state, raw, &method);
+    if method.eq_ignore_ascii_case("HEAD") {
+        outcome.response.body.clear();
+    }
+    outcome
+}
+
+fn answer<H: Host>(host: &H, state: &mut ActorState, raw: HttpRequest, method: &str) -> Outcome {
     let result = Request::parse(raw).and_then(|request| {
         request.check(&state.config.host, state.port)?;
         route(host, state, &request)
@@ -102,7 +144,12 @@ fn route<H: Host>(
         store: ChatStore::new(host, &config.store_id),
     };
     let unchanged = Outcome::unchanged;
-    match (request.method.as_str(), request.path.as_str()) {
+    // HEAD is GET without the body (the handle function drops it).
+    let method = match request.method.as_str() {
+        "HEAD" => "GET",
+        other => other,
+    };
+    match (method, request.path.as_str()) {
         ("GET", "/") => Ok(unchanged(http::asset(
             "text/html; charset=utf-8",
             INDEX_HTML,
@@ -132,10 +179,11 @@ fn route<H: Host>(
         ("POST", "/api/reply") => generations::start(host, state, request),
         ("POST", "/api/stop") => generations::stop(host, state, request),
         ("GET", "/api/generation") => generations::status(state, request).map(unchanged),
-        _ => Err(ApiError::not_found(format!(
-            "no route for {} {}",
-            request.method, request.path
-        ))),
+        (_, path) => Err(
+            method_not_allowed(path, &request.method).unwrap_or_else(|| {
+                ApiError::not_found(format!("no route for {} {}", request.method, path))
+            }),
+        ),
     }
 }
 
