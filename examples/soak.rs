@@ -178,21 +178,11 @@ fn main() {
                 requests += 1;
             }
             if n % 5 == 4 {
-                send(
-                    &client,
-                    "GET",
-                    &format!("/api/messages?chat={chat}&limit=50"),
-                    None,
-                    &mut retries,
-                );
-                send(
-                    &client,
-                    "GET",
-                    &format!("/api/messages?chat={chat}&limit=50"),
-                    None,
-                    &mut retries,
-                );
-                requests += 2;
+                for _ in 0..2 {
+                    let page = format!("/api/messages?chat={chat}&limit=50");
+                    send(&client, "GET", &page, None, &mut retries);
+                    requests += 1;
+                }
             }
         }
         let rotations = std::fs::read_to_string(home.join("chat.log"))

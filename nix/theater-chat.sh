@@ -56,6 +56,17 @@ rss_mib() {
 
 state() { cat "$run_dir/$1" 2>/dev/null || true; }
 
+# The pid of the running `serve` of this THEATER_HOME; exits 3 when there is none.
+running_runner() {
+  local pid
+  pid="$(state runner.pid)"
+  if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+    say "not running (THEATER_HOME=$THEATER_HOME)"
+    exit 3
+  fi
+  printf '%s\n' "$pid"
+}
+
 case "${1:-serve}" in
   stop)
     pid="$(state runner.pid)"
@@ -68,11 +79,7 @@ case "${1:-serve}" in
     exit 0
     ;;
   status)
-    pid="$(state runner.pid)"
-    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
-      say "not running (THEATER_HOME=$THEATER_HOME)"
-      exit 3
-    fi
+    running_runner >/dev/null
     server="$(state server.pid)"
     printf 'url:           %s\n' "$(state url)"
     printf 'actor:         %s (started %s)\n' "$(state actor.id)" "$(state actor.started)"
@@ -87,11 +94,7 @@ case "${1:-serve}" in
     exit 0
     ;;
   rotate)
-    pid="$(state runner.pid)"
-    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
-      say "not running (THEATER_HOME=$THEATER_HOME)"
-      exit 3
-    fi
+    running_runner >/dev/null
     touch "$run_dir/rotate-now"
     say "asked for a rotation (within ${check_s} s)"
     exit 0

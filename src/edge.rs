@@ -242,37 +242,7 @@ impl MessageGuest for Component {
         Ok((Some(state.encode()),))
     }
 
-    fn handle_request(
-        state: Option<Vec<u8>>,
-        _params: (String, Vec<u8>),
-    ) -> Result<(Option<Vec<u8>>, (Option<Vec<u8>>,)), String> {
-        Ok((state, (None,)))
-    }
-
-    fn handle_channel_open(
-        state: Option<Vec<u8>>,
-        _params: (String, Vec<u8>),
-    ) -> Result<(Option<Vec<u8>>, (ChannelAccept,)), String> {
-        let refused = ChannelAccept {
-            accepted: false,
-            message: None,
-        };
-        Ok((state, (refused,)))
-    }
-
-    fn handle_channel_message(
-        state: Option<Vec<u8>>,
-        _params: (String, Vec<u8>),
-    ) -> Result<(Option<Vec<u8>>,), String> {
-        Ok((state,))
-    }
-
-    fn handle_channel_close(
-        state: Option<Vec<u8>>,
-        _params: (String,),
-    ) -> Result<(Option<Vec<u8>>,), String> {
-        Ok((state,))
-    }
+    refused_requests_and_channels!();
 }
 
 impl SupervisorGuest for Component {

@@ -217,31 +217,6 @@ fn burst(
     }
 }
 
-/// Every message id of a chat's branch, oldest first, walking back page by page.
-fn history(client: &Client, id: &str) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut before: Option<String> = None;
-    loop {
-        let path = match &before {
-            None => format!("/api/messages?chat={id}&limit=200"),
-            Some(b) => format!("/api/messages?chat={id}&limit=200&before={b}"),
-        };
-        let page = client.expect(200, "GET", &path, None);
-        let mut batch: Vec<String> = page["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["id"].as_str().unwrap().to_string())
-            .collect();
-        before = batch.first().cloned();
-        batch.extend(ids);
-        ids = batch;
-        if page["has_more"] != true {
-            return ids;
-        }
-    }
-}
-
 /// Label files a kill left torn (empty or a partial hash), by name.
 fn torn_labels(home: &Path) -> Vec<String> {
     let dir = home.join("store").join(STORE).join("labels");
@@ -318,7 +293,7 @@ fn check(client: &Client, world: &Shared, cycle: usize) {
             );
             expected.model = model.to_string();
         }
-        let seen = history(client, id);
+        let seen = client.history(id);
         assert!(
             seen.len() >= expected.messages.len()
                 && seen[..expected.messages.len()] == expected.messages[..],
@@ -370,7 +345,7 @@ fn check(client: &Client, world: &Shared, cycle: usize) {
             Expected {
                 title,
                 model: chat["model"].as_str().unwrap().to_string(),
-                messages: history(client, id),
+                messages: client.history(id),
                 ..Expected::default()
             },
         );

@@ -172,30 +172,6 @@ fn post_until(
     }
 }
 
-fn history(client: &Client, chat: &str) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut before: Option<String> = None;
-    loop {
-        let path = match &before {
-            None => format!("/api/messages?chat={chat}&limit=200"),
-            Some(b) => format!("/api/messages?chat={chat}&limit=200&before={b}"),
-        };
-        let page = client.expect(200, "GET", &path, None);
-        let mut batch: Vec<String> = page["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["id"].as_str().unwrap().to_string())
-            .collect();
-        before = batch.first().cloned();
-        batch.extend(ids);
-        ids = batch;
-        if page["has_more"] != true {
-            return ids;
-        }
-    }
-}
-
 #[test]
 #[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
 fn rotations_under_traffic_lose_nothing_and_log_no_content() {
@@ -263,7 +239,7 @@ fn rotations_under_traffic_lose_nothing_and_log_no_content() {
 
     // Nothing acknowledged is lost; nothing is duplicated by the retries beyond the
     // requests a rotation cut after they were stored.
-    let shown = history(&client, &chat);
+    let shown = client.history(&chat);
     let missing = acked.iter().filter(|id| !shown.contains(id)).count();
     assert_eq!(missing, 0, "{missing} acknowledged posts are missing");
     let extra = shown.len() - acked.len();

@@ -349,6 +349,32 @@ impl Client {
         }
     }
 
+    /// Every message id of a chat's current branch, oldest first, walking back page by
+    /// page.
+    pub fn history(&self, chat: &str) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut before: Option<String> = None;
+        loop {
+            let path = match &before {
+                None => format!("/api/messages?chat={chat}&limit=200"),
+                Some(b) => format!("/api/messages?chat={chat}&limit=200&before={b}"),
+            };
+            let page = self.expect(200, "GET", &path, None);
+            let mut batch: Vec<String> = page["messages"]
+                .as_array()
+                .expect("a page of messages")
+                .iter()
+                .filter_map(|m| m["id"].as_str().map(str::to_string))
+                .collect();
+            before = batch.first().cloned();
+            batch.extend(ids);
+            ids = batch;
+            if page["has_more"] != true {
+                return ids;
+            }
+        }
+    }
+
     /// Waits until the actor answers its health check.
     pub fn wait_ready(&self, theater: &Theater) {
         let healthy = || {
