@@ -1,7 +1,7 @@
 //! The actor's entry points, over the host port. The bindings edge calls these with
 //! decoded state and encodes what they return.
 
-use crate::api::{self, generations, WEBSOCKET_PATH};
+use crate::api::{self, auth, generations, WEBSOCKET_PATH};
 use crate::catalog::Catalog;
 use crate::chats::recover;
 use crate::config::{ActorConfig, ConfigError};
@@ -18,6 +18,11 @@ pub enum InitError {
     Catalog(String),
     #[error("could not start the HTTP server: {0}")]
     Serve(HostError),
+    #[error(
+        "{0} is reachable from other machines, so it needs an access token: set CHAT_ACCESS_TOKEN \
+         (at least 16 characters) in theater-server's environment, or bind to 127.0.0.1"
+    )]
+    TokenMissing(String),
 }
 
 /// Reads the configuration, repairs the store and starts serving. `actor_id` is this
@@ -28,6 +33,12 @@ pub fn init<H: Host>(
     actor_id: &str,
 ) -> Result<ActorState, InitError> {
     let config = ActorConfig::from_init(init_state)?;
+    if (config.require_token || !auth::is_loopback(&config.host)) && auth::token(host).is_none() {
+        return Err(InitError::TokenMissing(format!(
+            "{}:{}",
+            config.host, config.port
+        )));
+    }
     Catalog::builtin().map_err(|error| InitError::Catalog(error.to_string()))?;
     // Repair what a killed server left torn before serving anything. A store that
     // cannot be read at all is logged, and the actor still starts so the page can say
@@ -58,6 +69,7 @@ pub fn init<H: Host>(
         sockets: Vec::new(),
         actor_id: actor_id.to_string(),
         generations: Default::default(),
+        tickets: Vec::new(),
     })
 }
 
@@ -117,8 +129,17 @@ fn notify<H: Host>(host: &H, state: &mut ActorState, events: &[Value]) {
     }
 }
 
-pub fn socket_opened(state: &mut ActorState, connection_id: u64) {
-    state.add_socket(connection_id);
+/// A page opened the socket; it hears about changes once admitted (with a ticket when
+/// the access token is required).
+pub fn socket_opened<H: Host>(
+    host: &H,
+    state: &mut ActorState,
+    connection_id: u64,
+    query: Option<&str>,
+) {
+    if auth::admit_socket(host, state, query) {
+        state.add_socket(connection_id);
+    }
 }
 
 pub fn socket_closed(state: &mut ActorState, connection_id: u64) {
@@ -431,8 +452,8 @@ mod tests {
     #[test]
     fn open_pages_hear_about_changes_and_dead_sockets_are_dropped() {
         let mut h = Harness::new();
-        socket_opened(&mut h.state, 1);
-        socket_opened(&mut h.state, 2);
+        socket_opened(&h.host, &mut h.state, 1, None);
+        socket_opened(&h.host, &mut h.state, 2, None);
         h.host.ws_gone.borrow_mut().push(2);
         let chat = h.new_chat();
         let sent = h.host.ws_sent.borrow().clone();

@@ -27,6 +27,10 @@ pub struct ActorConfig {
     /// Seconds each provider may take to answer (default 120), e.g. `{"openai": 60}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub timeouts: BTreeMap<String, u64>,
+    /// Ask for the access token even on a loopback address (it is always asked for on
+    /// any other).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_token: bool,
 }
 
 fn default_store_id() -> String {
@@ -49,6 +53,7 @@ impl Default for ActorConfig {
             port: default_port(),
             worker: None,
             timeouts: BTreeMap::new(),
+            require_token: false,
         }
     }
 }

@@ -22,7 +22,7 @@ use exports::theater::simple::supervisor_handlers::Guest as SupervisorGuest;
 use theater::simple::http_types::{HttpRequest, HttpResponse, MiddlewareResult, ServerConfig};
 use theater::simple::types::{ChannelAccept, WitActorError, WitErrorType};
 use theater::simple::websocket_types::{MessageType, WebsocketMessage};
-use theater::simple::{environment, http_framework, runtime, store, supervisor, timing};
+use theater::simple::{environment, http_framework, random, runtime, store, supervisor, timing};
 
 struct TheaterHost;
 
@@ -96,6 +96,10 @@ impl Host for TheaterHost {
 
     fn stop_child(&self, child_id: &str) -> Result<(), HostError> {
         supervisor::stop_child(child_id).map_err(host_error("stop-child"))
+    }
+
+    fn random_bytes(&self, length: u32) -> Result<Vec<u8>, HostError> {
+        random::random_bytes(length).map_err(host_error("random-bytes"))
     }
 
     fn serve(&self, spec: &ServerSpec) -> Result<ServerHandle, HostError> {
@@ -200,7 +204,7 @@ impl HttpGuest for Component {
         params: (u64, u64, String, Option<String>),
     ) -> Result<(Option<Vec<u8>>,), String> {
         let mut state = decode(state)?;
-        actor::socket_opened(&mut state, params.1);
+        actor::socket_opened(&TheaterHost, &mut state, params.1, params.3.as_deref());
         Ok((Some(state.encode()),))
     }
 

@@ -35,7 +35,7 @@ fn generation(h: &mut Harness, id: &str) -> Value {
 #[test]
 fn a_reply_is_accepted_at_once_and_arrives_through_the_socket() {
     let mut h = Harness::with_worker();
-    actor::socket_opened(&mut h.state, 1);
+    actor::socket_opened(&h.host, &mut h.state, 1, None);
     let chat = openai_chat(&mut h);
     h.say(&chat, "What is Theater?");
     let (status, accepted) = reply(&mut h, &chat);
@@ -186,7 +186,7 @@ fn stop_ends_the_generation_now_and_the_late_answer_is_dropped() {
 #[test]
 fn a_generation_past_its_deadline_times_out_at_the_next_event() {
     let mut h = Harness::with_worker();
-    actor::socket_opened(&mut h.state, 1);
+    actor::socket_opened(&h.host, &mut h.state, 1, None);
     let chat = openai_chat(&mut h);
     h.say(&chat, "slow one");
     let id = reply(&mut h, &chat).1["generation"]["id"]

@@ -124,6 +124,9 @@ pub trait Host: Env {
     fn spawn(&self, manifest: &str, init: &[u8]) -> Result<String, HostError>;
     /// Stops (in 0.2.1: detaches, if it is inside `send-http`) a child actor.
     fn stop_child(&self, child_id: &str) -> Result<(), HostError>;
+
+    /// Unpredictable bytes (for socket tickets).
+    fn random_bytes(&self, length: u32) -> Result<Vec<u8>, HostError>;
 }
 
 #[cfg(test)]
@@ -483,6 +486,14 @@ pub mod fake {
         fn stop_child(&self, child_id: &str) -> Result<(), HostError> {
             self.stopped.borrow_mut().push(child_id.to_string());
             Ok(())
+        }
+
+        fn random_bytes(&self, length: u32) -> Result<Vec<u8>, HostError> {
+            // Distinct on every call, which is all the tests need.
+            let n = self.calls.get().wrapping_add(self.now.get());
+            Ok((0..length)
+                .map(|i| (n.wrapping_mul(31).wrapping_add(u64::from(i)) % 251) as u8)
+                .collect())
         }
 
         fn serve(&self, spec: &ServerSpec) -> Result<ServerHandle, HostError> {

@@ -25,6 +25,9 @@ pub struct ActorState {
     /// Replies being written by workers, and the last few that finished.
     #[serde(default)]
     pub generations: Generations,
+    /// Single-use WebSocket tickets and when they expire (see `api::auth`); bounded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tickets: Vec<(String, u64)>,
 }
 
 #[derive(Debug, Error)]
@@ -76,6 +79,7 @@ mod tests {
             sockets: Vec::new(),
             actor_id: "5f0c6d2e-aaaa-bbbb-cccc-0123456789ab".into(),
             generations: Generations::default(),
+            tickets: Vec::new(),
         }
     }
 

@@ -27,9 +27,47 @@ impl Harness {
     }
 
     pub fn with_init(init_state: &str) -> Self {
+        Self::with_env(init_state, &[])
+    }
+
+    /// An actor started with these variables in the server's environment.
+    pub fn with_env(init_state: &str, env: &[(&str, &str)]) -> Self {
         let host = FakeHost::new();
+        for (name, value) in env {
+            host.set_env(name, value);
+        }
         let state = init(&host, Some(init_state.as_bytes()), "5f0c6d2e-actor").unwrap();
         Self { host, state }
+    }
+
+    /// A request with extra headers (the Host header is always set).
+    pub fn with_headers(
+        &mut self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> HttpResponse {
+        let mut all = vec![("Host".to_string(), "127.0.0.1:8084".to_string())];
+        all.extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let body = match body {
+            Some(body) => {
+                all.push(("Content-Type".to_string(), "application/json".to_string()));
+                body.to_string().into_bytes()
+            }
+            None => Vec::new(),
+        };
+        self.host.advance(5);
+        handle_request(
+            &self.host,
+            &mut self.state,
+            HttpRequest {
+                method: method.to_string(),
+                uri: uri.to_string(),
+                headers: all,
+                body,
+            },
+        )
     }
 
     pub fn call(&mut self, method: &str, uri: &str, body: Option<Value>) -> (u16, Value) {

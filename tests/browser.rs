@@ -215,3 +215,83 @@ fn a_reply_in_progress_shows_and_can_be_stopped() {
     // The stopped generation's late answer was dropped, not shown.
     assert_eq!(shown.as_array().unwrap().len(), 3);
 }
+
+#[test]
+#[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
+fn a_protected_chat_asks_for_its_token_and_shows_nothing_without_it() {
+    const TOKEN: &str = "browser-access-token-0123456789";
+    let manifest = package_manifest();
+    let mut theater = Theater::start(&[("CHAT_ACCESS_TOKEN", TOKEN)]);
+    let port = free_port();
+    theater.start_actor(
+        &manifest,
+        &json!({ "port": port, "store_id": "browser-guarded", "require_token": true }),
+    );
+    let client = Client::new(port);
+    client.wait_ready(&theater);
+    let bearer = format!("Bearer {TOKEN}");
+    let authorized = [("Authorization", bearer.as_str())];
+    let made = client.raw(
+        "POST",
+        "/api/chats",
+        Some(r#"{"title":"Secret plans"}"#),
+        &[("Content-Type", "application/json"), authorized[0]],
+    );
+    assert_eq!(made.status, 201, "{}", made.text);
+
+    // Without the token: nothing readable, nothing writable.
+    for (method, path, body) in [
+        ("GET", "/api/chats", None),
+        ("GET", "/api/chat?id=c1", None),
+        ("GET", "/api/messages?chat=c1", None),
+        ("POST", "/api/chats", Some("{}")),
+        ("POST", "/api/messages?chat=c1", Some(r#"{"content":"x"}"#)),
+        ("DELETE", "/api/chat?id=c1", None),
+        ("GET", "/api/ws-ticket", None),
+    ] {
+        let reply = client.raw(method, path, body, &[("Content-Type", "application/json")]);
+        assert_eq!(reply.status, 401, "{method} {path}: {}", reply.text);
+        assert!(!reply.text.contains("Secret plans"));
+    }
+    let listed = client.raw("GET", "/api/chats", None, &authorized);
+    assert_eq!(listed.json()["chats"].as_array().unwrap().len(), 1);
+
+    // The page asks once, then works, live updates included (a ticketed socket).
+    let browser = Browser::start();
+    browser.goto(&format!("http://127.0.0.1:{port}/"));
+    browser.wait_for(
+        "the token prompt",
+        "return !document.getElementById('login').hidden;",
+    );
+    assert_eq!(
+        browser.eval("return document.querySelectorAll('[data-testid=chat-item]').length;"),
+        json!(0)
+    );
+    browser.type_into("[data-testid=login-token]", "not the token\u{E007}");
+    browser.wait_for(
+        "the refusal",
+        "return document.getElementById('login-error').textContent.length > 0;",
+    );
+    browser.eval("document.querySelector('[data-testid=login-token]').value = '';");
+    browser.type_into("[data-testid=login-token]", &format!("{TOKEN}\u{E007}"));
+    browser.wait_for(
+        "the chat list",
+        "return Array.from(document.querySelectorAll('[data-testid=chat-title]')).some(t => t.textContent === 'Secret plans');",
+    );
+    browser.wait_for(
+        "live updates",
+        "return document.getElementById('conn-status').dataset.state === 'live';",
+    );
+    let created = client.raw(
+        "POST",
+        "/api/chats",
+        Some(r#"{"title":"Made elsewhere"}"#),
+        &[("Content-Type", "application/json"), authorized[0]],
+    );
+    assert_eq!(created.status, 201);
+    browser.wait_for(
+        "the socket to announce a chat made elsewhere",
+        "return Array.from(document.querySelectorAll('[data-testid=chat-title]')).some(t => t.textContent === 'Made elsewhere');",
+    );
+    browser.screenshot("token-unlocked");
+}

@@ -31,6 +31,7 @@ const state = {
   running: new Map(), // chat id -> id of the generation a worker is writing
   replyErrors: new Map(), // chat id -> error message of the last failed reply
   renamingId: null,
+  tokenRequired: false, // the server asks for its access token
 };
 
 const els = {};
@@ -94,12 +95,50 @@ async function api(method, path, body) {
     try {
       return await apiOnce(method, path, body);
     } catch (err) {
+      // The server wants its access token: ask once, then send the request again.
+      if (err.status === 401 && err.code === 'unauthorized' && path !== '/api/login' && attempt === 0) {
+        await askForToken();
+        continue;
+      }
       const refused = err.code === 'runtime';
       const retry = attempt < RETRY_DELAYS_MS.length && (refused || (method === 'GET' && err.code === 'network'));
       if (!retry) throw err;
       await sleep(RETRY_DELAYS_MS[attempt]);
     }
   }
+}
+
+/* ---------- access token ---------- */
+
+let tokenWaiters = null; // resolvers waiting for a successful login
+
+function askForToken() {
+  return new Promise((resolve) => {
+    if (!tokenWaiters) {
+      tokenWaiters = [];
+      els.login.hidden = false;
+      els.loginToken.value = '';
+      els.loginError.textContent = '';
+      els.loginToken.focus();
+    }
+    tokenWaiters.push(resolve);
+  });
+}
+
+async function submitToken(e) {
+  e.preventDefault();
+  try {
+    await apiOnce('POST', '/api/login', { token: els.loginToken.value });
+  } catch (err) {
+    els.loginError.textContent = err.status === 401 ? 'That is not the access token.' : err.message;
+    return;
+  }
+  els.login.hidden = true;
+  const waiters = tokenWaiters || [];
+  tokenWaiters = null;
+  for (const resolve of waiters) resolve();
+  // The socket could not be admitted without the token: connect it now.
+  if (socket.ws && socket.ws.readyState === WebSocket.OPEN) socket.ws.close();
 }
 
 async function apiOnce(method, path, body) {
@@ -901,11 +940,22 @@ function socketOpen() {
   return Boolean(socket.ws && socket.ws.readyState === WebSocket.OPEN);
 }
 
-function connectSocket() {
+async function connectSocket() {
   socket.retryTimer = null;
+  let query = '';
+  if (state.tokenRequired) {
+    // The socket's connect handler sees no cookie: a single-use ticket admits it.
+    try {
+      const res = await api('GET', '/api/ws-ticket');
+      query = `?ticket=${enc(res.ticket)}`;
+    } catch (_) {
+      scheduleReconnect();
+      return;
+    }
+  }
   let ws;
   try {
-    ws = new WebSocket(`${location.protocol === 'https:' ? 'wss://' : 'ws://'}${location.host}/ws`);
+    ws = new WebSocket(`${location.protocol === 'https:' ? 'wss://' : 'ws://'}${location.host}/ws${query}`);
   } catch (_) {
     scheduleReconnect();
     return;
@@ -992,10 +1042,15 @@ function bindElements() {
   els.form = document.getElementById('composer-form');
   els.composer = document.getElementById('composer');
   els.send = document.getElementById('send');
+  els.login = document.getElementById('login');
+  els.loginForm = document.getElementById('login-form');
+  els.loginToken = document.getElementById('login-token');
+  els.loginError = document.getElementById('login-error');
   els.loadEarlier = h('button', { type: 'button', className: 'btn btn-small load-earlier', dataset: { testid: 'load-earlier' } }, 'Load earlier messages');
 }
 
 function bindEvents() {
+  els.loginForm.addEventListener('submit', submitToken);
   els.newChat.addEventListener('click', newChat);
   els.modelSelect.addEventListener('change', changeModel);
   els.loadEarlier.addEventListener('click', loadEarlier);
@@ -1030,6 +1085,12 @@ async function init() {
   bindElements();
   bindEvents();
   renderAll();
+  try {
+    state.tokenRequired = Boolean((await api('GET', '/api/health')).token_required);
+  } catch (_) {
+    /* the loads below say what is wrong */
+  }
+  if (state.tokenRequired) await loadChats(); // asks for the token first, once
   await Promise.all([loadProviders(), loadChats()]);
   const id = hashChatId();
   if (id) await openChat(id);

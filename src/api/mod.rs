@@ -3,6 +3,7 @@
 //! Theater 0.2.1's HTTP framework matches routes by exact path, so identifiers travel in
 //! the query string (`/api/chat?id=c1`) rather than in the path.
 
+pub mod auth;
 pub mod generations;
 
 use crate::catalog::{Catalog, CatalogError};
@@ -30,6 +31,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/reply"),
     ("POST", "/api/stop"),
     ("GET", "/api/generation"),
+    ("POST", "/api/login"),
+    ("GET", "/api/ws-ticket"),
 ];
 
 pub const WEBSOCKET_PATH: &str = "/ws";
@@ -120,6 +123,7 @@ pub fn handle<H: Host>(host: &H, state: &mut ActorState, raw: HttpRequest) -> Ou
 fn answer<H: Host>(host: &H, state: &mut ActorState, raw: HttpRequest, method: &str) -> Outcome {
     let result = Request::parse(raw).and_then(|request| {
         request.check(&state.config.host, state.port)?;
+        auth::check(host, state, &request)?;
         route(host, state, &request)
     });
     match result {
@@ -166,6 +170,7 @@ fn route<H: Host>(
                 "ok": true,
                 "version": env!("CARGO_PKG_VERSION"),
                 "generations": state.generations.running.len(),
+                "token_required": auth::required(state),
             }),
         ))),
         ("GET", "/api/providers") => api.providers().map(unchanged),
@@ -179,6 +184,8 @@ fn route<H: Host>(
         ("POST", "/api/reply") => generations::start(host, state, request),
         ("POST", "/api/stop") => generations::stop(host, state, request),
         ("GET", "/api/generation") => generations::status(state, request).map(unchanged),
+        ("POST", "/api/login") => auth::login(host, state, request),
+        ("GET", "/api/ws-ticket") => auth::ticket(host, state),
         (_, path) => Err(
             method_not_allowed(path, &request.method).unwrap_or_else(|| {
                 ApiError::not_found(format!("no route for {} {}", request.method, path))
