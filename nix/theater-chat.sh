@@ -269,8 +269,15 @@ start_actor() {
     sleep 0.25
   done
   if ! page_answers 3; then
-    say "the chat page does not answer at $url: the actor's init probably failed."
-    grep -F "$actor_id" "$log_file" "$server_log" 2>/dev/null | grep -i 'failed' | tail -n 2 >&2 || true
+    # Theater 0.2.1 says "Actor started" even when init failed, and keeps the failed
+    # actor, paused, for good: say why (the actor logged it) and remove it.
+    local why
+    # (A reused server with this THEATER_HOME logs to its own file.)
+    why="$( (grep -h -F "chat: init failed" "$log_file" "$server_log" \
+      "$THEATER_HOME/logs/theater/theater_server.log" 2>/dev/null || true) | tail -n 1 | sed 's/.*chat: init failed: //')"
+    say "the chat actor did not start: ${why:-it does not answer at $url (see $log_file)}"
+    theater stop "$actor_id" >/dev/null 2>&1 || true
+    actor_id=""
     exit 1
   fi
 }

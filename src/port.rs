@@ -129,7 +129,14 @@ pub trait Host: Env {
     fn random_bytes(&self, length: u32) -> Result<Vec<u8>, HostError>;
 }
 
-#[cfg(test)]
+// Also built for the fuzz targets (`fake-host` feature), which drive the whole actor.
+#[cfg(any(test, feature = "fake-host"))]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 pub mod fake {
     //! An in-memory host for tests: set canned replies, then assert the calls made.
     //!

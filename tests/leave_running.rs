@@ -295,3 +295,43 @@ fn rotations_under_traffic_lose_nothing_and_log_no_content() {
     drop(runner);
     let _ = std::fs::remove_dir_all(&home);
 }
+
+#[test]
+#[ignore = "needs Theater 0.2.1 and the built package; run scripts/test"]
+fn a_start_that_fails_says_why_and_leaves_no_actor_behind() {
+    // A package whose init state has a typo, run on a server that is already up.
+    let theater = common::Theater::start(&[]);
+    let package = package_manifest().parent().unwrap().to_path_buf();
+    let bad = theater.home.join("bad-package");
+    std::fs::create_dir_all(bad.join("assets")).unwrap();
+    let init = std::fs::read_to_string(package.join("assets/init.json")).unwrap();
+    let init = init.replacen('{', "{\n  \"prot\": 1,", 1);
+    std::fs::write(bad.join("assets/init.json"), init).unwrap();
+    let manifest = std::fs::read_to_string(package.join("actor.portable.toml"))
+        .unwrap()
+        .replace(
+            &format!("{}/assets/init.json", package.display()),
+            &format!("{}/assets/init.json", bad.display()),
+        );
+    std::fs::write(bad.join("actor.portable.toml"), manifest).unwrap();
+    let output = Command::new("bash")
+        .args([RUNNER, "serve"])
+        .env("CHAT_MANIFEST", bad.join("actor.portable.toml"))
+        .env("THEATER_HOME", &theater.home)
+        .env("THEATER_SERVER_ADDRESS", &theater.address)
+        .env("CHAT_PORT", free_port().to_string())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("did not start") && said.contains("unknown field `prot`"),
+        "{said}"
+    );
+    let listed = theater.cli(&["list", "--address", &theater.address]);
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        !listed.contains("chat"),
+        "the failed actor lingers:\n{listed}"
+    );
+}

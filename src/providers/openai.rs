@@ -138,8 +138,9 @@ impl Provider for OpenAi {
             });
         }
         let completion: ChatCompletion =
+            // serde quotes the offending value, which can be an echoed key.
             serde_json::from_slice(&response.body).map_err(|error| ProviderError::Malformed {
-                detail: error.to_string(),
+                detail: self.scrub(&error.to_string()),
             })?;
         let content = completion
             .choices
@@ -175,6 +176,15 @@ mod tests {
             headers: vec![("Retry-After".into(), "7".into())],
             body: body.as_bytes().to_vec(),
         }
+    }
+
+    #[test]
+    fn a_malformed_reply_that_echoes_the_key_does_not_pass_it_on() {
+        // Found by the provider_reply fuzz target: serde quotes the offending value.
+        let body = format!(r#"{{"choices":"us{KEY}age"}}"#);
+        let error = provider().parse(&response(200, &body)).unwrap_err();
+        assert!(matches!(error, ProviderError::Malformed { .. }));
+        assert!(!error.to_string().contains(KEY), "{error}");
     }
 
     #[test]
