@@ -305,3 +305,69 @@ fn replies_run_in_workers_and_never_freeze_the_chat() {
         "the key was written under THEATER_HOME"
     );
 }
+
+#[test]
+#[ignore = "needs Theater 0.2.1 and the built package; run scripts/test"]
+fn a_saved_event_chain_never_holds_the_key() {
+    // The server's key is wrong, and the provider echoes it back in its 401, as
+    // OpenAI-compatible servers do; the chat actor saves its event chain to disk.
+    const SERVER_KEY: &str = "sk-server-side-secret-0123456789abcdef";
+    let fake = FakeOpenAi::start(KEY);
+    let base_url = fake.base_url();
+    let mut theater = Theater::start(&[
+        ("OPENAI_API_KEY", SERVER_KEY),
+        ("OPENAI_BASE_URL", &base_url),
+    ]);
+    let package = package_manifest();
+    let saved = theater.home.join("saved-chain.toml");
+    let manifest = std::fs::read_to_string(&package).unwrap();
+    let manifest = manifest.replacen("\n[[handlers]]", "\nsave_chain = true\n\n[[handlers]]", 1);
+    assert!(manifest.contains("save_chain = true"));
+    std::fs::write(&saved, manifest).unwrap();
+    let port = free_port();
+    let actor = theater.start_actor(&saved, &json!({ "port": port, "store_id": "saved" }));
+    let client = Client::new(port);
+    client.wait_ready(&theater);
+
+    let id = chat(&client, "gpt-4o-mini");
+    say(&client, &id, "Who am I?");
+    let generation = start(&client, &id);
+    let failed = ended(&client, &generation, Duration::from_secs(30));
+    assert_eq!(failed["code"], "provider_auth", "{failed}");
+    assert!(fake
+        .requests()
+        .iter()
+        .any(|r| r.header("authorization") == Some(&format!("Bearer {SERVER_KEY}"))));
+    let mut seen = failed.to_string();
+    seen.push_str(
+        &client
+            .call("GET", &format!("/api/messages?chat={id}"), None)
+            .text,
+    );
+    seen.push_str(&client.call("GET", "/api/providers", None).text);
+    seen.push_str(
+        &client
+            .call("GET", &format!("/api/generation?chat={id}"), None)
+            .text,
+    );
+    assert!(!seen.contains(SERVER_KEY), "a response holds the key");
+    let events = theater.cli(&["events", &actor, "-f", "json"]);
+    assert!(events.status.success());
+    assert!(
+        !String::from_utf8_lossy(&events.stdout).contains(SERVER_KEY),
+        "theater events holds the key"
+    );
+    // 0.2.1 writes the chain when the actor stops.
+    theater.stop_actor(&actor);
+    let disk = theater.everything_on_disk();
+    assert!(
+        std::fs::read_dir(theater.home.join("events")).is_ok_and(|mut d| d.next().is_some()),
+        "the chain was not saved"
+    );
+    assert!(
+        !disk
+            .windows(SERVER_KEY.len())
+            .any(|w| w == SERVER_KEY.as_bytes()),
+        "the key is in a file under THEATER_HOME (saved chain, store or log)"
+    );
+}
