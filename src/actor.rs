@@ -399,6 +399,27 @@ mod tests {
     }
 
     #[test]
+    fn a_revisit_gets_the_page_files_as_304s_without_a_body() {
+        let mut h = Harness::new();
+        for path in ["/", "/app.js", "/style.css"] {
+            let first = h.raw("GET", path, None);
+            assert_eq!(first.status, 200);
+            let tag = first.header("etag").unwrap().to_string();
+            assert!(tag.starts_with('"') && tag.len() == 18, "{tag}");
+            let again = h.with_headers("GET", path, &[("If-None-Match", &tag)], None);
+            assert_eq!((again.status, again.body.len()), (304, 0), "{path}");
+            let stale = h.with_headers("GET", path, &[("If-None-Match", "\"0000\"")], None);
+            assert_eq!(stale.status, 200);
+            assert_eq!(stale.body, first.body);
+        }
+        let tags: Vec<String> = ["/", "/app.js"]
+            .iter()
+            .map(|p| h.raw("GET", p, None).header("etag").unwrap().to_string())
+            .collect();
+        assert_ne!(tags[0], tags[1], "each file has its own tag");
+    }
+
+    #[test]
     fn a_method_a_path_does_not_take_is_a_json_405_with_allow() {
         let mut h = Harness::new();
         for method in ["PUT", "FOO", "DELETE"] {

@@ -263,6 +263,7 @@ fn a_protected_chat_asks_for_its_token_and_shows_nothing_without_it() {
         "the token prompt",
         "return !document.getElementById('login').hidden;",
     );
+    browser.screenshot("token-prompt");
     assert_eq!(
         browser.eval("return document.querySelectorAll('[data-testid=chat-item]').length;"),
         json!(0)

@@ -139,7 +139,12 @@ fn chats_work_and_survive_restarts_on_real_theater() {
         .header("content-security-policy")
         .unwrap()
         .contains("script-src 'self'"));
-    assert_eq!(client.call("GET", "/app.js", None).status, 200);
+    let script = client.call("GET", "/app.js", None);
+    assert_eq!(script.status, 200);
+    // A revisit costs a 304 with no body.
+    let tag = script.header("etag").expect("an ETag").to_string();
+    let again = client.raw("GET", "/app.js", None, &[("If-None-Match", &tag)]);
+    assert_eq!((again.status, again.text.as_str()), (304, ""));
     assert_eq!(client.call("GET", "/style.css", None).status, 200);
 
     let providers = client.expect(200, "GET", "/api/providers", None);

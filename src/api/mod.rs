@@ -79,9 +79,26 @@ pub const MAX_PAGE: usize = 200;
 pub const MAX_CONTEXT_MESSAGES: usize = 100;
 const AUTO_TITLE_CHARS: usize = 60;
 
-const INDEX_HTML: &str = include_str!("../../assets/web/index.html");
-const APP_JS: &str = include_str!("../../assets/web/app.js");
-const STYLE_CSS: &str = include_str!("../../assets/web/style.css");
+/// The page's files, compiled in, each with a compile-time ETag.
+macro_rules! asset {
+    ($content_type:expr, $path:expr) => {{
+        const BODY: &str = include_str!($path);
+        const TAG: [u8; 18] = http::etag_of(BODY.as_bytes());
+        http::Asset {
+            content_type: $content_type,
+            body: BODY,
+            // Hex digits and quotes only, so always UTF-8.
+            etag: match std::str::from_utf8(&TAG) {
+                Ok(tag) => tag,
+                Err(_) => "\"0\"",
+            },
+        }
+    }};
+}
+
+const INDEX_HTML: http::Asset = asset!("text/html; charset=utf-8", "../../assets/web/index.html");
+const APP_JS: http::Asset = asset!("text/javascript; charset=utf-8", "../../assets/web/app.js");
+const STYLE_CSS: http::Asset = asset!("text/css; charset=utf-8", "../../assets/web/style.css");
 
 /// A handled request: the response, and what open pages should hear about.
 #[derive(Debug)]
@@ -155,14 +172,17 @@ fn route<H: Host>(
     };
     match (method, request.path.as_str()) {
         ("GET", "/") => Ok(unchanged(http::asset(
-            "text/html; charset=utf-8",
-            INDEX_HTML,
+            &INDEX_HTML,
+            request.header("if-none-match"),
         ))),
         ("GET", "/app.js") => Ok(unchanged(http::asset(
-            "text/javascript; charset=utf-8",
-            APP_JS,
+            &APP_JS,
+            request.header("if-none-match"),
         ))),
-        ("GET", "/style.css") => Ok(unchanged(http::asset("text/css; charset=utf-8", STYLE_CSS))),
+        ("GET", "/style.css") => Ok(unchanged(http::asset(
+            &STYLE_CSS,
+            request.header("if-none-match"),
+        ))),
         // `generations` lets the runner rotate the actor at a quiet moment.
         ("GET", "/api/health") => Ok(unchanged(http::json(
             200,
