@@ -267,30 +267,39 @@ impl From<ProviderError> for ApiError {
     }
 }
 
+/// Adds `value` under `key` unless it is absent: views carry no nulls.
+fn put<T: serde::Serialize>(view: &mut Value, key: &str, value: Option<T>) {
+    if let (Some(map), Some(value)) = (view.as_object_mut(), value) {
+        map.insert(key.to_string(), json!(value));
+    }
+}
+
 pub fn chat_view(chat: &Chat) -> Value {
-    json!({
+    let mut view = json!({
         "id": chat.id,
         "title": chat.title,
         "created_at": chat.created_at,
         "updated_at": chat.updated_at,
         "message_count": chat.message_count,
-        "head": chat.head,
         "provider": chat.provider,
         "model": chat.model,
-    })
+    });
+    put(&mut view, "head", chat.head.as_ref());
+    view
 }
 
 pub fn message_view(id: &MessageId, message: &Message) -> Value {
-    json!({
+    let mut view = json!({
         "id": id,
-        "parent": message.parent,
         "role": message.role,
         "content": message.content,
         "created_at": message.created_at,
-        "provider": message.provider,
-        "model": message.model,
-        "usage": message.usage,
-    })
+    });
+    put(&mut view, "parent", message.parent.as_ref());
+    put(&mut view, "provider", message.provider.as_ref());
+    put(&mut view, "model", message.model.as_ref());
+    put(&mut view, "usage", message.usage.as_ref());
+    view
 }
 
 pub(crate) fn chat_id(request: &Request, name: &str) -> Result<ChatId, ApiError> {
