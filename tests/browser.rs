@@ -45,6 +45,15 @@ fn a_user_chats_in_the_browser() {
         "return document.body.dataset.ready === '1';",
     );
 
+    // The page fits the window: nothing scrolls below the app.
+    let overflow = browser.eval(
+        "return [document.documentElement.scrollHeight, window.innerHeight, document.body.scrollHeight];",
+    );
+    assert!(
+        overflow[0].as_i64() <= overflow[1].as_i64(),
+        "the document is taller than the window: {overflow}"
+    );
+
     // First message: the page creates a chat, the demo model answers.
     browser.type_into("[data-testid=composer]", "Hello from the browser");
     browser.click("[data-testid=send]");
@@ -107,6 +116,12 @@ fn a_user_chats_in_the_browser() {
     browser.wait_for(
         "the history after reload",
         "return document.querySelectorAll('[data-testid=message]').length === 4;",
+    );
+    let overflow =
+        browser.eval("return [document.documentElement.scrollHeight, window.innerHeight];");
+    assert!(
+        overflow[0].as_i64() <= overflow[1].as_i64(),
+        "with messages, the document is taller than the window: {overflow}"
     );
     let chats = client.expect(200, "GET", "/api/chats", None);
     assert_eq!(chats["chats"][0]["title"], "Renamed <i>chat</i>");
