@@ -1,0 +1,134 @@
+//! The host port: everything the actor asks of Theater, as one small trait.
+//!
+//! The bindings edge implements it over the real host functions; tests use
+//! [`fake::FakeHost`], which keeps an in-memory store and records every call.
+
+use thiserror::Error;
+
+/// An HTTP request, in or out, with the body always present (possibly empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpRequest {
+    pub method: String,
+    pub uri: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+}
+
+impl HttpRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+}
+
+/// A host call that failed. Its message comes from Theater and never carries a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("host call {operation} failed: {message}")]
+pub struct HostError {
+    pub operation: &'static str,
+    pub message: String,
+}
+
+impl HostError {
+    pub fn new(operation: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            operation,
+            message: message.into(),
+        }
+    }
+}
+
+/// What the HTTP server should look like; the edge turns it into framework calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSpec {
+    pub host: String,
+    pub port: u16,
+    /// (method, exact path) pairs.
+    pub routes: Vec<(&'static str, &'static str)>,
+    pub websocket_path: &'static str,
+}
+
+/// A running server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerHandle {
+    pub server_id: u64,
+    pub port: u16,
+}
+
+/// The theater-server process's environment, as the manifest's environment handler
+/// filters it. Provider keys come only from here.
+pub trait Env {
+    fn env_var(&self, name: &str) -> Option<String>;
+}
+
+/// Outbound HTTP. Only generation workers have it: the chat actor never waits on a
+/// provider.
+pub trait Outbound {
+    /// Sends a request and waits for the whole response (0.2.1 has no timeout).
+    fn http_send(&self, request: &HttpRequest) -> Result<HttpResponse, HostError>;
+}
+
+/// Everything the chat actor needs from Theater. Methods take `&self`: a call into the
+/// actor is single-threaded, and the fake records through interior mutability.
+pub trait Host: Env {
+    /// One line in the theater-server log. Never pass a secret or a whole prompt.
+    fn log(&self, line: &str);
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+
+    /// Stores immutable content; returns its hex content hash.
+    fn store_put(&self, store_id: &str, content: &[u8]) -> Result<String, HostError>;
+    fn store_get(&self, store_id: &str, hash: &str) -> Result<Vec<u8>, HostError>;
+    fn label_get(&self, store_id: &str, label: &str) -> Result<Option<String>, HostError>;
+    fn label_set(&self, store_id: &str, label: &str, hash: &str) -> Result<(), HostError>;
+    fn label_remove(&self, store_id: &str, label: &str) -> Result<(), HostError>;
+    /// Stores content and points a label at it in one host call; returns the hash.
+    /// Not atomic in 0.2.1: see `store` for what a crash can leave behind.
+    fn store_at_label(
+        &self,
+        store_id: &str,
+        label: &str,
+        content: &[u8],
+    ) -> Result<String, HostError>;
+    /// The names of every label of the store, torn (empty) ones included.
+    fn label_list(&self, store_id: &str) -> Result<Vec<String>, HostError>;
+
+    /// Creates, routes and starts the HTTP server.
+    fn serve(&self, spec: &ServerSpec) -> Result<ServerHandle, HostError>;
+    /// Sends a text frame; an error means the connection is gone.
+    fn ws_send_text(&self, server_id: u64, connection_id: u64, text: &str)
+        -> Result<(), HostError>;
+
+    /// Starts a child actor from manifest TOML; returns its id once it is instantiated
+    /// (its `init` runs afterwards, on its own).
+    fn spawn(&self, manifest: &str, init: &[u8]) -> Result<String, HostError>;
+    /// Stops (in 0.2.1: detaches, if it is inside `send-http`) a child actor.
+    fn stop_child(&self, child_id: &str) -> Result<(), HostError>;
+
+    /// Unpredictable bytes (for socket tickets).
+    fn random_bytes(&self, length: u32) -> Result<Vec<u8>, HostError>;
+}
+
+// Also built for the fuzz targets (`fake-host` feature), which drive the whole actor.
+#[cfg(any(test, feature = "fake-host"))]
+pub mod fake;
