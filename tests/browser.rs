@@ -153,6 +153,56 @@ fn a_user_chats_in_the_browser() {
         &json!(["user", "Anyone there?"])
     );
     browser.screenshot("provider-error");
+
+    // On a 390 px phone the chat list is a drawer and the conversation has the screen.
+    browser.resize(390, 844);
+    browser.eval("location.reload();");
+    browser.wait_for(
+        "the page on a phone",
+        "return document.body.dataset.ready === '1';",
+    );
+    let layout = browser.eval(
+        "const s = document.getElementById('sidebar').getBoundingClientRect();          const m = document.querySelector('.main').getBoundingClientRect();          const p = document.querySelector('[data-testid=model-select]').getBoundingClientRect();          return { sidebar_right: s.right, main_width: m.width, window: window.innerWidth,                   height: document.documentElement.scrollHeight, inner_height: window.innerHeight,                   doc_width: document.documentElement.scrollWidth,                   picker_left: p.left, picker_right: p.right, picker_width: p.width };",
+    );
+    let culprits = browser.eval(
+        "return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().bottom > window.innerHeight + 1)\
+         .slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().top) + '-' + Math.round(e.getBoundingClientRect().bottom));",
+    );
+    assert!(
+        layout["height"].as_f64() <= layout["inner_height"].as_f64(),
+        "{layout} {culprits}"
+    );
+    assert!(layout["sidebar_right"].as_f64().unwrap() <= 0.0, "{layout}");
+    assert!(
+        layout["main_width"].as_f64() >= layout["window"].as_f64().map(|w| w - 1.0),
+        "{layout}"
+    );
+
+    assert!(
+        layout["doc_width"].as_f64() <= layout["window"].as_f64(),
+        "{layout}"
+    );
+    assert!(layout["picker_left"].as_f64().unwrap() >= 0.0, "{layout}");
+    assert!(
+        layout["picker_right"].as_f64() <= layout["window"].as_f64(),
+        "{layout}"
+    );
+    assert!(
+        layout["picker_width"].as_f64().unwrap() >= 200.0,
+        "{layout}"
+    );
+    browser.screenshot("phone");
+    browser.click("[data-testid=chats-toggle]");
+    browser.wait_for(
+        "the drawer",
+        "const s = document.getElementById('sidebar').getBoundingClientRect(); return s.left >= 0 && s.right > 200;",
+    );
+    browser.screenshot("phone-drawer");
+    browser.click("[data-testid=chat-item] .chat-open");
+    browser.wait_for(
+        "the drawer to close on picking a chat",
+        "return document.getElementById('app').dataset.drawer === 'closed'          && document.querySelectorAll('[data-testid=message]').length >= 4;",
+    );
 }
 
 #[test]

@@ -1042,6 +1042,9 @@ function bindElements() {
   els.form = document.getElementById('composer-form');
   els.composer = document.getElementById('composer');
   els.send = document.getElementById('send');
+  els.app = document.getElementById('app');
+  els.chatsToggle = document.getElementById('chats-toggle');
+  els.drawerBackdrop = document.getElementById('drawer-backdrop');
   els.login = document.getElementById('login');
   els.loginForm = document.getElementById('login-form');
   els.loginToken = document.getElementById('login-token');
@@ -1049,8 +1052,25 @@ function bindElements() {
   els.loadEarlier = h('button', { type: 'button', className: 'btn btn-small load-earlier', dataset: { testid: 'load-earlier' } }, 'Load earlier messages');
 }
 
+/* ---------- the chat list as a drawer (narrow windows) ---------- */
+
+function setDrawer(open) {
+  els.app.dataset.drawer = open ? 'open' : 'closed';
+  els.chatsToggle.setAttribute('aria-expanded', open ? 'true' : 'false');
+}
+
 function bindEvents() {
   els.loginForm.addEventListener('submit', submitToken);
+  els.chatsToggle.addEventListener('click', () => setDrawer(els.app.dataset.drawer !== 'open'));
+  els.drawerBackdrop.addEventListener('click', () => setDrawer(false));
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && els.app.dataset.drawer === 'open') setDrawer(false);
+  });
+  // Picking a chat or starting one closes the drawer.
+  els.chatList.addEventListener('click', (e) => {
+    if (e.target.closest('.chat-open')) setDrawer(false);
+  });
+  els.newChat.addEventListener('click', () => setDrawer(false));
   els.newChat.addEventListener('click', newChat);
   els.modelSelect.addEventListener('change', changeModel);
   els.loadEarlier.addEventListener('click', loadEarlier);

@@ -97,6 +97,15 @@ impl Browser {
         );
     }
 
+    /// Sets the window's size (a phone is 390 x 844).
+    pub fn resize(&self, width: u32, height: u32) {
+        self.command(
+            "POST",
+            &self.session_path("/window/rect"),
+            Some(json!({ "width": width, "height": height })),
+        );
+    }
+
     /// Runs a script in the page and returns its value.
     pub fn eval(&self, script: &str) -> Value {
         self.command(
