@@ -9,7 +9,7 @@
 //! - a torn record was reported in the start's log line.
 
 use crate::actor::{handle_request, init};
-use crate::port::fake::{FakeHost, Tear};
+use crate::port::fake::{FakeHost, ALL_TEARS};
 use crate::port::{Host, HttpRequest};
 use crate::state::ActorState;
 use serde_json::{json, Value};
@@ -175,13 +175,7 @@ fn a_kill_at_any_write_loses_nothing_acknowledged() {
         let op_writes = clean.writes.get() - writes_before;
         assert!(op_writes > 0, "{} {} wrote nothing", op.method, op.uri);
 
-        for tear in [
-            Tear::Empty,
-            Tear::Half,
-            Tear::Overtaken(1),
-            Tear::Overtaken(2),
-            Tear::Overtaken(3),
-        ] {
+        for tear in ALL_TEARS {
             for k in 0..op_writes {
                 cases += 1;
                 let what = format!(

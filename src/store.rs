@@ -217,7 +217,7 @@ pub enum ReadError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::port::fake::{FakeHost, Tear};
+    use crate::port::fake::{FakeHost, ALL_TEARS};
 
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     struct Note {
@@ -260,13 +260,7 @@ mod tests {
         let clean = FakeHost::new();
         write_three(&clean).unwrap();
         let total = clean.writes.get();
-        for tear in [
-            Tear::Empty,
-            Tear::Half,
-            Tear::Overtaken(1),
-            Tear::Overtaken(2),
-            Tear::Overtaken(3),
-        ] {
+        for tear in ALL_TEARS {
             for at in 0..total {
                 let host = FakeHost::new();
                 host.crash_at(at, tear);

@@ -201,16 +201,9 @@ fn check_chat<H: Host>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chats::{NewChat, Role};
+    use crate::chats::tests::new_chat;
+    use crate::chats::Role;
     use crate::port::fake::FakeHost;
-
-    fn new_chat() -> NewChat {
-        NewChat {
-            title: None,
-            provider: "demo".into(),
-            model: "demo-echo".into(),
-        }
-    }
 
     #[test]
     fn a_clean_store_needs_no_repair_and_says_nothing_extra() {

@@ -3,7 +3,7 @@
 use super::*;
 use crate::port::fake::FakeHost;
 
-fn new_chat() -> NewChat {
+pub(super) fn new_chat() -> NewChat {
     NewChat {
         title: None,
         provider: "demo".into(),

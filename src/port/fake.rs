@@ -29,6 +29,15 @@ pub enum Tear {
     Overtaken(u8),
 }
 
+/// Every way a write can be left, for tests that try them all.
+pub const ALL_TEARS: [Tear; 5] = [
+    Tear::Empty,
+    Tear::Half,
+    Tear::Overtaken(1),
+    Tear::Overtaken(2),
+    Tear::Overtaken(3),
+];
+
 #[derive(Default)]
 pub struct FakeHost {
     pub now: Cell<u64>,
