@@ -100,14 +100,6 @@ impl<'a, H: Host> Records<'a, H> {
         Self { host, store_id }
     }
 
-    pub fn host(&self) -> &'a H {
-        self.host
-    }
-
-    pub fn store_id(&self) -> &'a str {
-        self.store_id
-    }
-
     fn slot<T: DeserializeOwned>(&self, label: &str) -> Result<Slot<T>, HostError> {
         let Some(hash) = self.host.label_get(self.store_id, label)? else {
             return Ok(Slot::Missing);
