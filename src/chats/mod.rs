@@ -12,6 +12,7 @@
 //! Costs: appending is O(1) host calls whatever the history length; reading a page of
 //! history is O(page); listing chats is O(chats).
 
+pub mod history;
 pub mod recover;
 
 use crate::port::{Host, HostError};
@@ -157,6 +158,13 @@ pub struct Message {
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// Copies of the ancestors just before this message, oldest first: a page of
+    /// history in this one object (see [`history`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub window: Vec<history::Ancestor>,
+    /// The parent of `window`'s first entry (unused when the window is empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<MessageId>,
 }
 
 /// The mutable record of one chat.
@@ -443,6 +451,10 @@ impl<'a, H: Host> ChatStore<'a, H> {
             Some((provider, model, usage)) => (Some(provider), Some(model), usage),
             None => (None, None, None),
         };
+        let (window, before) = match &chat.head {
+            None => (Vec::new(), None),
+            Some(head) => history::window_after(head, &self.message(head)?),
+        };
         let message = Message {
             v: SCHEMA,
             chat: chat.id.clone(),
@@ -453,6 +465,8 @@ impl<'a, H: Host> ChatStore<'a, H> {
             provider,
             model,
             usage,
+            window,
+            before,
         };
         let hash = self.put_json(&message)?;
         let id = MessageId::parse(&hash).ok_or_else(|| StoreError::Corrupt {
@@ -467,40 +481,47 @@ impl<'a, H: Host> ChatStore<'a, H> {
     }
 
     /// Up to `limit` messages of the chat's current branch that come before `before`
-    /// (or end at the head), oldest first.
+    /// (or end at the head), oldest first: the messages of one object, two when the
+    /// first holds too few (the newest page is the head, the page before a message is
+    /// its window). Messages stored before windows existed are walked one by one.
     pub fn page(
         &self,
         chat: &Chat,
         before: Option<&MessageId>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        let mut next = match before {
-            None => chat.head.clone(),
-            Some(id) => {
-                let anchor = self.message(id)?;
-                if anchor.chat != chat.id {
-                    return Err(StoreError::WrongChat {
-                        message: id.clone(),
-                        chat: chat.id.clone(),
-                    });
-                }
-                anchor.parent
-            }
+        let (mut next, mut with_self) = match before {
+            None => (chat.head.clone(), true),
+            Some(id) => (Some(id.clone()), false),
         };
-        let mut messages = Vec::new();
-        while let Some(id) = next {
-            if messages.len() >= limit {
-                next = Some(id);
+        let mut chunks: Vec<Vec<(MessageId, Message)>> = Vec::new();
+        let mut count = 0;
+        let mut objects = 0;
+        while let Some(id) = next.take() {
+            let message = self.message(&id)?;
+            if message.chat != chat.id {
+                return Err(StoreError::WrongChat {
+                    message: id,
+                    chat: chat.id.clone(),
+                });
+            }
+            objects += 1;
+            let windowed = !message.window.is_empty();
+            next = message.run_parent().cloned();
+            let run = message.run(&id, with_self);
+            with_self = true;
+            count += run.len();
+            chunks.push(run);
+            if count >= limit || (windowed && objects >= 2) {
                 break;
             }
-            let message = self.message(&id)?;
-            next = message.parent.clone();
-            messages.push((id, message));
         }
-        messages.reverse();
+        let mut messages: Vec<(MessageId, Message)> = chunks.into_iter().rev().flatten().collect();
+        let cut = messages.len().saturating_sub(limit);
+        messages.drain(..cut);
         Ok(Page {
             messages,
-            has_more: next.is_some(),
+            has_more: next.is_some() || cut > 0,
         })
     }
 }

@@ -105,7 +105,10 @@ fn appending_costs_the_same_however_long_the_history() {
             .2;
         costs.push(host.calls.get() - before);
     }
-    assert!(costs.iter().all(|c| *c == costs[0]), "{costs:?}");
+    // The first message has no parent to read; every later one reads its parent (for
+    // the window), stores itself, and moves the record's two labels.
+    assert_eq!(costs[0], 3, "{costs:?}");
+    assert!(costs[1..].iter().all(|c| *c == 4), "{costs:?}");
 }
 
 #[test]
@@ -135,4 +138,160 @@ fn same_text_twice_gives_two_messages() {
     assert_ne!(first, second);
     assert_eq!(message.parent, Some(first));
     assert_eq!(chat.message_count, 2);
+}
+
+fn texts(page: &Page) -> Vec<&str> {
+    page.messages
+        .iter()
+        .map(|(_, m)| m.content.as_str())
+        .collect()
+}
+
+fn chat_with(host: &FakeHost, n: usize) -> (ChatStore<'_, FakeHost>, Chat) {
+    let store = ChatStore::new(host, "s");
+    let mut chat = store.create(new_chat()).unwrap();
+    for i in 0..n {
+        chat = store
+            .append(chat, Role::User, format!("m{i}"), None)
+            .unwrap()
+            .2;
+    }
+    (store, chat)
+}
+
+#[test]
+fn any_page_is_one_store_call_however_long_the_history() {
+    for n in [10, 200, 1_000] {
+        let host = FakeHost::new();
+        let (store, chat) = chat_with(&host, n);
+        let before = host.calls.get();
+        let newest = store.page(&chat, None, 30).unwrap();
+        assert_eq!(host.calls.get() - before, 1, "newest page at {n}");
+        assert_eq!(newest.messages.len(), 30.min(n));
+        assert_eq!(
+            newest.messages.last().unwrap().1.content,
+            format!("m{}", n - 1)
+        );
+        // Walk back to the start: every page is one object, and nothing is skipped.
+        let mut seen = newest.messages.len();
+        let mut oldest = newest.messages[0].0.clone();
+        let mut more = newest.has_more;
+        while more {
+            let before = host.calls.get();
+            let page = store.page(&chat, Some(&oldest), 30).unwrap();
+            assert_eq!(host.calls.get() - before, 1, "older page at {n}");
+            assert_eq!(page.messages.last().unwrap().0, {
+                let anchor = store.message(&oldest).unwrap();
+                anchor.parent.unwrap()
+            });
+            seen += page.messages.len();
+            oldest = page.messages[0].0.clone();
+            more = page.has_more;
+        }
+        assert_eq!(seen, n);
+        assert_eq!(store.message(&oldest).unwrap().content, "m0");
+    }
+}
+
+#[test]
+fn appending_reads_and_writes_a_bounded_number_of_bytes() {
+    let host = FakeHost::new();
+    let (store, mut chat) = chat_with(&host, 0);
+    let mut written = Vec::new();
+    for n in 0..300 {
+        let before = host.bytes_written.get();
+        chat = store
+            .append(
+                chat,
+                Role::User,
+                format!("message {n:04}: {}", "x".repeat(180)),
+                None,
+            )
+            .unwrap()
+            .2;
+        written.push(host.bytes_written.get() - before);
+    }
+    // The window fills up over the first messages, then the cost stays flat.
+    let settled = &written[100..];
+    let (low, high) = (settled.iter().min().unwrap(), settled.iter().max().unwrap());
+    assert!(high - low < 64, "{low}..{high}");
+    assert!(*high < (history::WINDOW_BYTES + 4 * 1024) as u64, "{high}");
+}
+
+#[test]
+fn a_long_message_makes_pages_shorter_never_wrong() {
+    let host = FakeHost::new();
+    let store = ChatStore::new(&host, "s");
+    let mut chat = store.create(new_chat()).unwrap();
+    let long = "y".repeat(history::WINDOW_BYTES + 1);
+    for text in ["a", "b", long.as_str(), "c", "d"] {
+        chat = store.append(chat, Role::User, text.into(), None).unwrap().2;
+    }
+    let mut all = Vec::new();
+    let mut page = store.page(&chat, None, 50).unwrap();
+    loop {
+        let mut batch: Vec<String> = texts(&page).iter().map(|t| t.to_string()).collect();
+        batch.append(&mut all);
+        all = batch;
+        if !page.has_more {
+            break;
+        }
+        page = store
+            .page(&chat, Some(&page.messages[0].0.clone()), 50)
+            .unwrap();
+    }
+    assert_eq!(all, ["a", "b", long.as_str(), "c", "d"]);
+}
+
+#[test]
+fn a_branch_copies_its_own_ancestors_and_rewrites_nothing() {
+    let host = FakeHost::new();
+    let (store, chat) = chat_with(&host, 5);
+    let page = store.page(&chat, None, 50).unwrap();
+    let fork_at = page.messages[2].0.clone(); // "m2"
+    let objects = host.content.borrow()["s"].len();
+    let mut branch = chat.clone();
+    branch.head = Some(fork_at.clone());
+    let (_, message, branch) = store
+        .append(branch, Role::User, "other m3".into(), None)
+        .unwrap();
+    assert_eq!(message.parent, Some(fork_at));
+    assert_eq!(
+        host.content.borrow()["s"].len(),
+        objects + 2,
+        "one message, one record"
+    );
+    assert_eq!(
+        texts(&store.page(&branch, None, 50).unwrap()),
+        ["m0", "m1", "m2", "other m3"]
+    );
+    assert_eq!(
+        texts(&store.page(&chat, None, 50).unwrap()),
+        ["m0", "m1", "m2", "m3", "m4"]
+    );
+}
+
+#[test]
+fn messages_stored_before_windows_still_page() {
+    let host = FakeHost::new();
+    let store = ChatStore::new(&host, "s");
+    let mut chat = store.create(new_chat()).unwrap();
+    // Three messages as the previous version stored them: no window.
+    for text in ["old0", "old1", "old2"] {
+        let message = serde_json::json!({
+            "v": 1, "chat": chat.id, "parent": chat.head, "role": "user",
+            "content": text, "created_at": 1
+        });
+        let hash = host
+            .store_put("s", &serde_json::to_vec(&message).unwrap())
+            .unwrap();
+        chat.head = MessageId::parse(&hash);
+    }
+    chat = store.update(chat).unwrap();
+    for text in ["new0", "new1"] {
+        chat = store.append(chat, Role::User, text.into(), None).unwrap().2;
+    }
+    let page = store.page(&chat, None, 50).unwrap();
+    assert_eq!(texts(&page), ["old0", "old1", "old2", "new0", "new1"]);
+    assert!(!page.has_more);
 }
