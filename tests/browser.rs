@@ -125,7 +125,9 @@ fn a_user_chats_in_the_browser() {
     );
     let chats = client.expect(200, "GET", "/api/chats", None);
     assert_eq!(chats["chats"][0]["title"], "Renamed <i>chat</i>");
-    assert_eq!(chats["chats"][0]["message_count"], 4);
+    let id = chats["chats"][0]["id"].as_str().unwrap().to_string();
+    let chat = client.expect(200, "GET", &format!("/api/chat?id={id}"), None);
+    assert_eq!(chat["message_count"], 4);
 
     // A provider that is not configured says so, and the user's message stays.
     browser.eval(

@@ -232,10 +232,7 @@ fn torn_labels(home: &Path) -> Vec<String> {
 /// Compares what the restarted actor shows with every acknowledged answer, then
 /// adopts what the interrupted requests turned out to do.
 fn check(client: &Client, world: &Shared, cycle: usize) {
-    let listed = client.expect(200, "GET", "/api/chats", None)["chats"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let listed = common::all_chats(client);
     let listed: BTreeMap<String, Value> = listed
         .into_iter()
         .map(|c| (c["id"].as_str().unwrap().to_string(), c))
@@ -315,8 +312,9 @@ fn check(client: &Client, world: &Shared, cycle: usize) {
                 expected.messages.len()
             ))
         );
+        let record = client.expect(200, "GET", &format!("/api/chat?id={id}"), None);
         assert_eq!(
-            chat["message_count"],
+            record["message_count"],
             seen.len(),
             "{}",
             context(format!("{id} count"))

@@ -4,7 +4,8 @@
 // (titles, messages, model names, error strings) is untrusted and is only ever
 // rendered through textContent / text nodes.
 
-const PAGE_SIZE = 50;
+// One message object on the server holds 32 messages: a page costs it one read.
+const PAGE_SIZE = 32;
 const MAX_BACKOFF_MS = 30000;
 const PING_INTERVAL_MS = 15000;
 // A socket whose ping gets no answer this fast is dead (the actor was restarted under
@@ -18,6 +19,8 @@ const state = {
   pickedModel: null, // model chosen while no chat is open (used for the next new chat)
   chats: [],
   chatsSeq: 0,
+  chatsNext: null, // the `before` of the next page of the chat list
+  chatsLoadingMore: false,
   currentId: null,
   currentChat: null,
   epoch: 0, // bumped whenever the open chat changes; stale responses are dropped
@@ -324,17 +327,28 @@ async function changeModel() {
 
 /* ---------- chat list ---------- */
 
+// The list comes a page at a time, newest chats first (a page is one record on the
+// server); scrolling to its end loads the next one.
+const chatNumber = (c) => Number(String(c.id).slice(1)) || 0;
+const byNewest = (a, b) => chatNumber(b) - chatNumber(a);
+
 async function loadChats() {
   const seq = ++state.chatsSeq;
   try {
     const data = await api('GET', '/api/chats');
     if (seq !== state.chatsSeq) return; // a newer load is on its way
+    const fresh = data.chats || [];
     const local = new Map(state.chats.map((c) => [c.id, c]));
     // Keep a local copy that is newer than what this (possibly slow) response saw.
-    state.chats = (data.chats || []).map((c) => {
+    const merged = fresh.map((c) => {
       const mine = local.get(c.id);
       return mine && (mine.updated_at || 0) > (c.updated_at || 0) ? mine : c;
     });
+    // Older pages already loaded stay; the first page replaces what it covers.
+    const oldest = fresh.length ? Math.min(...fresh.map(chatNumber)) : Infinity;
+    const older = data.next ? state.chats.filter((c) => chatNumber(c) < oldest) : [];
+    state.chats = merged.concat(older).sort(byNewest);
+    if (!older.length) state.chatsNext = data.next || null;
     const current = state.chats.find((c) => c.id === state.currentId);
     if (current) state.currentChat = current;
     renderChatList();
@@ -345,12 +359,35 @@ async function loadChats() {
   }
 }
 
+async function loadMoreChats() {
+  const cursor = state.chatsNext;
+  if (!cursor || state.chatsLoadingMore) return;
+  state.chatsLoadingMore = true;
+  try {
+    const data = await api('GET', `/api/chats?before=${enc(cursor)}`);
+    if (state.chatsNext !== cursor) return;
+    const known = new Set(state.chats.map((c) => c.id));
+    state.chats = state.chats.concat((data.chats || []).filter((c) => !known.has(c.id))).sort(byNewest);
+    state.chatsNext = data.next || null;
+    renderChatList();
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    state.chatsLoadingMore = false;
+  }
+}
+
+function maybeLoadMoreChats() {
+  const nav = els.chatList.parentElement;
+  if (nav && nav.scrollTop + nav.clientHeight >= nav.scrollHeight - 80) loadMoreChats();
+}
+
 function upsertChat(chat) {
   if (!chat || !chat.id) return;
   const i = state.chats.findIndex((c) => c.id === chat.id);
   if (i >= 0) state.chats[i] = chat;
   else state.chats.unshift(chat);
-  state.chats.sort((a, b) => (b.updated_at || 0) - (a.updated_at || 0));
+  state.chats.sort(byNewest);
   if (chat.id === state.currentId) state.currentChat = chat;
   renderChatList();
   renderHeader();
@@ -375,6 +412,8 @@ function renderChatList() {
     return item.li;
   });
   reconcile(els.chatList, nodes);
+  // A short first page leaves nothing to scroll: load on until the list fills it.
+  requestAnimationFrame(maybeLoadMoreChats);
 }
 
 function createChatItem(id) {
@@ -401,10 +440,11 @@ function updateChatItem(item, chat) {
   // A reply being written shows on its chat in the list too.
   const writing = state.running.has(chat.id);
   item.li.dataset.writing = writing ? '1' : '';
-  item.time.textContent = writing ? 'writing…' : shortTime(chat.updated_at);
-  if (chat.updated_at) {
-    item.time.dateTime = new Date(chat.updated_at).toISOString();
-    item.time.title = fullFmt.format(new Date(chat.updated_at));
+  // The list says when each chat was started (it is ordered that way).
+  item.time.textContent = writing ? 'writing…' : shortTime(chat.created_at);
+  if (chat.created_at) {
+    item.time.dateTime = new Date(chat.created_at).toISOString();
+    item.time.title = `Started ${fullFmt.format(new Date(chat.created_at))}`;
   }
   const active = chat.id === state.currentId;
   item.li.classList.toggle('active', active);
@@ -1033,6 +1073,7 @@ function refreshAll() {
 function bindElements() {
   els.newChat = document.getElementById('new-chat');
   els.chatList = document.getElementById('chat-list');
+  els.chatList.parentElement.addEventListener('scroll', maybeLoadMoreChats, { passive: true });
   els.connStatus = document.getElementById('conn-status');
   els.heading = document.getElementById('chat-heading');
   els.modelSelect = document.getElementById('model-select');

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod generations;
 
 use crate::catalog::{Catalog, CatalogError};
+use crate::chats::list::Summary;
 use crate::chats::{Chat, ChatId, ChatStore, Message, MessageId, NewChat, Role, StoreError};
 use crate::http::{self, ApiError, Request};
 use crate::port::{Host, HttpRequest, HttpResponse};
@@ -73,7 +74,8 @@ fn method_not_allowed(path: &str, method: &str) -> Option<ApiError> {
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_MESSAGE_CHARS: usize = 100_000;
-pub const DEFAULT_PAGE: usize = 50;
+/// One message object's window: the newest page and every older one cost one read.
+pub const DEFAULT_PAGE: usize = crate::chats::history::WINDOW_MESSAGES;
 pub const MAX_PAGE: usize = 200;
 /// Messages of the current branch sent to a model, newest last.
 pub const MAX_CONTEXT_MESSAGES: usize = 100;
@@ -194,7 +196,7 @@ fn route<H: Host>(
             }),
         ))),
         ("GET", "/api/providers") => api.providers().map(unchanged),
-        ("GET", "/api/chats") => api.list_chats().map(unchanged),
+        ("GET", "/api/chats") => api.list_chats(request).map(unchanged),
         ("POST", "/api/chats") => api.create_chat(request),
         ("GET", "/api/chat") => api.get_chat(request).map(unchanged),
         ("PATCH", "/api/chat") => api.update_chat(request),
@@ -286,6 +288,16 @@ pub fn chat_view(chat: &Chat) -> Value {
     });
     put(&mut view, "head", chat.head.as_ref());
     view
+}
+
+pub fn summary_view(chat: &Summary) -> Value {
+    json!({
+        "id": chat.id,
+        "title": chat.title,
+        "created_at": chat.created_at,
+        "provider": chat.provider,
+        "model": chat.model,
+    })
 }
 
 pub fn message_view(id: &MessageId, message: &Message) -> Value {
@@ -396,9 +408,21 @@ impl<H: Host> Api<'_, H> {
         ))
     }
 
-    fn list_chats(&self) -> Result<HttpResponse, ApiError> {
-        let chats: Vec<Value> = self.store.list()?.iter().map(chat_view).collect();
-        Ok(http::json(200, &json!({ "chats": chats })))
+    /// A page of the chat list, newest first; `next` is the `before` of the next page.
+    fn list_chats(&self, request: &Request) -> Result<HttpResponse, ApiError> {
+        let before = match request.query("before") {
+            None => None,
+            Some(text) => Some(text.parse::<u64>().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "before must be a \"next\" this list returned, not {text:?}"
+                ))
+            })?),
+        };
+        let page = self.store.list(before)?;
+        let chats: Vec<Value> = page.chats.iter().map(summary_view).collect();
+        let mut view = json!({ "chats": chats });
+        put(&mut view, "next", page.next.map(|n| n.to_string()).as_ref());
+        Ok(http::json(200, &view))
     }
 
     fn create_chat(&self, request: &Request) -> Result<Outcome, ApiError> {
@@ -447,6 +471,7 @@ impl<H: Host> Api<'_, H> {
         chat.provider = provider;
         chat.model = model;
         let chat = self.store.update(chat)?;
+        self.store.relist(&chat)?;
         Ok(Outcome::changed(
             http::json(200, &chat_view(&chat)),
             chat.id,
@@ -505,11 +530,16 @@ impl<H: Host> Api<'_, H> {
                 format!("the message is longer than {MAX_MESSAGE_CHARS} characters"),
             ));
         }
-        if !chat.titled {
+        let first = !chat.titled;
+        if first {
             chat.title = auto_title(&content);
             chat.titled = true;
         }
         let (id, message, chat) = self.store.append(chat, Role::User, content, None)?;
+        if first {
+            // The message is stored: a list entry left behind is fixed at the next start.
+            self.store.relist_or_log(&chat);
+        }
         Ok(Outcome::changed(
             http::json(
                 201,

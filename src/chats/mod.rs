@@ -13,6 +13,7 @@
 //! history is O(page); listing chats is O(chats).
 
 pub mod history;
+pub mod list;
 pub mod recover;
 
 use crate::port::{Host, HostError};
@@ -25,6 +26,8 @@ pub const INDEX_LABEL: &str = "chats.index";
 /// The prefix of every chat record's labels.
 pub const CHAT_LABEL_PREFIX: &str = "chat.";
 const SCHEMA: u32 = 1;
+/// Version 2: the chat list lives in shards.
+pub const INDEX_SCHEMA: u32 = 2;
 
 /// `c` followed by a decimal counter, e.g. `c12`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -205,7 +208,11 @@ pub struct ChatIndex {
     #[serde(default)]
     pub v: u32,
     pub next_id: u64,
-    /// Live chats, oldest first.
+    /// Shards of the chat list that hold any chat, ascending (see [`list`]).
+    #[serde(default)]
+    pub shards: Vec<u64>,
+    /// Before version 2, the live chats, oldest first; start-up moves them to shards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chats: Vec<ChatId>,
     #[serde(default)]
     pub w: Stamp,
@@ -225,7 +232,7 @@ impl Record for ChatIndex {
 impl ChatIndex {
     pub fn empty() -> Self {
         Self {
-            v: SCHEMA,
+            v: INDEX_SCHEMA,
             next_id: 1,
             ..Self::default()
         }
@@ -313,7 +320,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
     }
 
     pub fn save_index(&self, index: &mut ChatIndex) -> Result<(), StoreError> {
-        index.v = SCHEMA;
+        index.v = INDEX_SCHEMA;
         let previous = index.stored.take();
         let hash = self
             .records
@@ -354,7 +361,10 @@ impl<'a, H: Host> ChatStore<'a, H> {
         }
         let id = ChatId::from_number(number);
         index.next_id = number.saturating_add(1);
-        index.chats.push(id.clone());
+        let shard = list::shard_of(&id);
+        if let Err(at) = index.shards.binary_search(&shard) {
+            index.shards.insert(at, shard);
+        }
         self.save_index(&mut index)?;
         let now = self.host.now_ms();
         let mut chat = Chat {
@@ -371,6 +381,9 @@ impl<'a, H: Host> ChatStore<'a, H> {
             w: Stamp::default(),
             stored: None,
         };
+        let mut listed = self.load_shard(shard)?;
+        listed.put(list::Summary::of(&chat));
+        self.save_shard(shard, &mut listed)?;
         self.save_chat(&mut chat)?;
         Ok(chat)
     }
@@ -390,26 +403,74 @@ impl<'a, H: Host> ChatStore<'a, H> {
         }
     }
 
-    /// Live chats, most recently updated first.
-    pub fn list(&self) -> Result<Vec<Chat>, StoreError> {
+    pub fn load_shard(&self, shard: u64) -> Result<list::Shard, StoreError> {
+        let label = list::shard_label(shard);
+        let loaded = self
+            .records
+            .read::<list::Shard>(&label)
+            .map_err(read_error("chat list"))?;
+        Ok(match loaded {
+            None => list::Shard::default(),
+            Some(loaded) => list::Shard {
+                stored: Some(loaded.hash),
+                ..loaded.value
+            },
+        })
+    }
+
+    pub fn save_shard(&self, shard: u64, value: &mut list::Shard) -> Result<(), StoreError> {
+        let previous = value.stored.take();
+        let hash = self
+            .records
+            .write(&list::shard_label(shard), value, previous.as_deref())?;
+        value.stored = Some(hash);
+        Ok(())
+    }
+
+    /// A page of the chat list, newest first: the newest shard, or the newest one below
+    /// `before` (a page's `next`).
+    pub fn list(&self, before: Option<u64>) -> Result<list::ListPage, StoreError> {
         let index = self.load_index()?;
-        let mut chats = Vec::with_capacity(index.chats.len());
-        for id in &index.chats {
-            match self.get(id) {
-                Ok(chat) => chats.push(chat),
-                // An id whose record was never written (a crash mid-create), or whose
-                // both copies are unreadable (reported at start by `recover`).
-                Err(StoreError::ChatNotFound(_) | StoreError::Corrupt { .. }) => {}
-                Err(error) => return Err(error),
+        let mut older = index
+            .shards
+            .iter()
+            .rev()
+            .copied()
+            .filter(|shard| before.is_none_or(|cursor| *shard < cursor));
+        while let Some(shard) = older.next() {
+            let page = self.load_shard(shard)?;
+            // An emptied shard leaves the index right after; skip one a crash left.
+            if !page.chats.is_empty() {
+                return Ok(list::ListPage {
+                    chats: page.chats,
+                    next: older.next().map(|_| shard),
+                });
             }
         }
-        chats.sort_by(|a, b| {
-            b.updated_at
-                .cmp(&a.updated_at)
-                .then_with(|| b.created_at.cmp(&a.created_at))
-                .then_with(|| b.id.number().cmp(&a.id.number()))
-        });
-        Ok(chats)
+        Ok(list::ListPage {
+            chats: Vec::new(),
+            next: None,
+        })
+    }
+
+    /// [`Self::relist`] after a write that must stand whatever happens to the list.
+    pub fn relist_or_log(&self, chat: &Chat) {
+        if let Err(error) = self.relist(chat) {
+            self.host.log(&format!(
+                "chat: the list entry of {} waits for the next start: {error}",
+                chat.id
+            ));
+        }
+    }
+
+    /// Brings the chat's list entry up to date after its title or model changed.
+    pub fn relist(&self, chat: &Chat) -> Result<(), StoreError> {
+        let shard = list::shard_of(&chat.id);
+        let mut listed = self.load_shard(shard)?;
+        if listed.put(list::Summary::of(chat)) {
+            self.save_shard(shard, &mut listed)?;
+        }
+        Ok(())
     }
 
     /// Writes a changed chat record, stamping `updated_at`.
@@ -419,14 +480,21 @@ impl<'a, H: Host> ChatStore<'a, H> {
         Ok(chat)
     }
 
-    /// Takes the chat off the index (from then on it is deleted), then removes its
+    /// Takes the chat off the list (from then on it is deleted), then removes its
     /// record's labels. Its messages stay: 0.2.1's store cannot delete content.
     pub fn delete(&self, id: &ChatId) -> Result<(), StoreError> {
         self.get(id)?;
-        let mut index = self.load_index()?;
-        index.chats.retain(|live| live != id);
-        self.save_index(&mut index)?;
-        Ok(self.records.remove(&id.label())?)
+        let shard = list::shard_of(id);
+        let mut listed = self.load_shard(shard)?;
+        listed.remove(id);
+        self.save_shard(shard, &mut listed)?;
+        self.records.remove(&id.label())?;
+        if listed.chats.is_empty() {
+            let mut index = self.load_index()?;
+            index.shards.retain(|s| *s != shard);
+            self.save_index(&mut index)?;
+        }
+        Ok(())
     }
 
     pub fn message(&self, id: &MessageId) -> Result<Message, StoreError> {
@@ -481,9 +549,11 @@ impl<'a, H: Host> ChatStore<'a, H> {
     }
 
     /// Up to `limit` messages of the chat's current branch that come before `before`
-    /// (or end at the head), oldest first: the messages of one object, two when the
-    /// first holds too few (the newest page is the head, the page before a message is
-    /// its window). Messages stored before windows existed are walked one by one.
+    /// (or end at the head), oldest first. The newest page is the head's object (its
+    /// window and itself), the page before a message is its window: a page of up to
+    /// [`history::WINDOW_MESSAGES`] is one object, a larger `limit` reads one more
+    /// object per that many messages. Messages stored before windows existed are
+    /// walked one by one.
     pub fn page(
         &self,
         chat: &Chat,
@@ -512,7 +582,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
             with_self = true;
             count += run.len();
             chunks.push(run);
-            if count >= limit || (windowed && objects >= 2) {
+            if count >= limit || (windowed && objects > limit / history::WINDOW_MESSAGES) {
                 break;
             }
         }

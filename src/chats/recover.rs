@@ -2,20 +2,22 @@
 //! consistent state before the first request is served.
 //!
 //! What it reconciles (see [`crate::store`] for why each case can happen):
-//! - the index, read from its backup when its primary is torn;
-//! - chat records on disk that the index does not know: newer than its `next_id`, they
+//! - the index and the list's shards, each read from its backup when torn;
+//! - a version-1 index, whose list of chats moves into shards (the migration);
+//! - chat records on disk that no shard lists: newer than the index's `next_id`, they
 //!   were created after the index version that survived and are listed again; older, a
-//!   deletion was interrupted after the index dropped them, and it is finished;
+//!   deletion was interrupted after the list dropped them, and it is finished;
 //! - listed chats: a torn record, or one whose newest message is torn, is replaced by
 //!   its previous version; one with no readable record (its creation was interrupted
-//!   before the record landed) leaves the index.
+//!   before the record landed) leaves the list; a summary behind its record (a rename
+//!   interrupted between the two writes) is brought up to date.
 //!
-//! Cost: one `list-labels` call, two calls for the index, three per chat.
+//! Cost: one `list-labels` call, two calls for the index and per shard, three per chat.
 
-use super::{Chat, ChatId, ChatIndex, ChatStore, StoreError, INDEX_LABEL};
+use super::{list, Chat, ChatId, ChatIndex, ChatStore, StoreError, INDEX_LABEL, INDEX_SCHEMA};
 use crate::port::Host;
 use crate::store::{backup_label, Loaded, ReadError, Records};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What recovery found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -58,7 +60,7 @@ pub fn recover<H: Host>(host: &H, store_id: &str) -> Result<Report, StoreError> 
         .map(|id| id.number())
         .collect();
 
-    let mut changed = false;
+    let mut index_changed = false;
     let mut index = match records.read::<ChatIndex>(INDEX_LABEL) {
         Ok(Some(loaded)) => {
             if loaded.from_backup {
@@ -85,64 +87,126 @@ pub fn recover<H: Host>(host: &H, store_id: &str) -> Result<Report, StoreError> 
                 "the chat list was missing; rebuilt from {} chat records",
                 on_disk.len()
             ));
-            changed = true;
+            index_changed = true;
             ChatIndex::empty()
         }
         Err(ReadError::Torn(detail)) => {
             repairs.push(format!(
                 "the chat list was unreadable ({detail}); rebuilt from the chat records"
             ));
-            changed = true;
+            index_changed = true;
             ChatIndex::empty()
         }
         Err(ReadError::Host(error)) => return Err(error.into()),
     };
+    let rebuilt = index_changed;
 
-    // A rebuilt index lists every chat on disk: that is said once, not per chat.
-    let rebuilt = changed;
+    // Every shard the index names or the disk holds.
+    let mut shard_numbers: BTreeSet<u64> = index.shards.iter().copied().collect();
+    shard_numbers.extend(
+        labels
+            .iter()
+            .filter_map(|label| list::shard_of_label(label)),
+    );
+    let mut shards: BTreeMap<u64, (list::Shard, bool)> = BTreeMap::new();
+    for number in shard_numbers {
+        let label = list::shard_label(number);
+        let shard = match records.read::<list::Shard>(&label) {
+            Ok(Some(loaded)) => {
+                if loaded.from_backup {
+                    records.restore_primary(&label, &loaded.hash)?;
+                }
+                list::Shard {
+                    stored: Some(loaded.hash),
+                    ..loaded.value
+                }
+            }
+            Ok(None) => list::Shard::default(),
+            // Its first write, torn: it listed only the chat whose creation was cut.
+            Err(ReadError::Torn(_)) => {
+                shards.insert(number, (list::Shard::default(), true));
+                continue;
+            }
+            Err(ReadError::Host(error)) => return Err(error.into()),
+        };
+        shards.insert(number, (shard, false));
+    }
+    let mut members: BTreeSet<u64> = shards
+        .values()
+        .flat_map(|(shard, _)| shard.chats.iter().map(|s| s.id.number()))
+        .collect();
+    // Version 1 kept the live chats in the index: they move to shards (their summaries
+    // are filled in below, from their records).
+    if index.v < INDEX_SCHEMA {
+        members.extend(index.chats.iter().map(ChatId::number));
+        index.chats.clear();
+        index_changed = true;
+    }
+
     for &number in &on_disk {
         let id = ChatId::from_number(number);
         if number >= index.next_id {
-            index.chats.push(id.clone());
+            members.insert(number);
             index.next_id = number.saturating_add(1);
+            index_changed = true;
             if !rebuilt {
                 repairs.push(format!("chat {id} was missing from the list; listed again"));
             }
-            changed = true;
-        } else if !index.chats.contains(&id) {
+        } else if !members.contains(&number) {
             records.remove(&id.label())?;
             repairs.push(format!("chat {id}: finished its interrupted deletion"));
         }
     }
 
-    let mut live = Vec::with_capacity(index.chats.len());
-    for id in std::mem::take(&mut index.chats) {
+    let mut live = 0;
+    for number in members {
+        let id = ChatId::from_number(number);
+        let (shard, changed) = shards
+            .entry(list::shard_of(&id))
+            .or_insert_with(|| (list::Shard::default(), false));
         // Removal takes the primary first: a backup alone is a deletion under way.
         let label = id.label();
-        if !labels.contains(&label) && labels.contains(&backup_label(&label)) {
+        let verdict = if !labels.contains(&label) && labels.contains(&backup_label(&label)) {
             records.remove(&label)?;
-            repairs.push(format!("chat {id}: finished its interrupted deletion"));
-            changed = true;
-            continue;
+            (
+                Verdict::Gone(format!("chat {id}: finished its interrupted deletion")),
+                None,
+            )
+        } else {
+            check_chat(&records, &chats, &id)?
+        };
+        let (verdict, chat) = verdict;
+        match verdict {
+            Verdict::Fine => {}
+            Verdict::Repaired(what) | Verdict::Gone(what) => repairs.push(what),
         }
-        match check_chat(&records, &chats, &id)? {
-            Verdict::Fine => live.push(id),
-            Verdict::Repaired(what) => {
-                repairs.push(what);
-                live.push(id);
-            }
-            Verdict::Gone(what) => {
-                repairs.push(what);
-                changed = true;
+        match chat {
+            None => *changed |= shard.remove(&id),
+            Some(chat) => {
+                *changed |= shard.put(list::Summary::of(&chat));
+                live += 1;
             }
         }
     }
-    index.chats = live;
-    if changed {
+    for (number, (shard, changed)) in &mut shards {
+        if *changed {
+            chats.save_shard(*number, shard)?;
+        }
+    }
+    let nonempty: Vec<u64> = shards
+        .iter()
+        .filter(|(_, (shard, _))| !shard.chats.is_empty())
+        .map(|(number, _)| *number)
+        .collect();
+    if nonempty != index.shards {
+        index.shards = nonempty;
+        index_changed = true;
+    }
+    if index_changed {
         chats.save_index(&mut index)?;
     }
     Ok(Report {
-        chats: index.chats.len(),
+        chats: live,
         repairs,
     })
 }
@@ -154,47 +218,64 @@ fn head_is_whole<H: Host>(chats: &ChatStore<'_, H>, chat: &Chat) -> bool {
     }
 }
 
+/// What to make of a listed chat, and its record as it stands after repair (none: it
+/// is gone).
 fn check_chat<H: Host>(
     records: &Records<'_, H>,
     chats: &ChatStore<'_, H>,
     id: &ChatId,
-) -> Result<Verdict, StoreError> {
+) -> Result<(Verdict, Option<Chat>), StoreError> {
     let label = id.label();
     let loaded: Loaded<Chat> = match records.read(&label) {
         Ok(Some(loaded)) => loaded,
         Ok(None) => {
             records.remove(&label)?;
-            return Ok(Verdict::Gone(format!(
-                "chat {id} has no record (its creation or deletion was interrupted); unlisted"
-            )));
+            return Ok((
+                Verdict::Gone(format!(
+                    "chat {id} has no record (its creation or deletion was interrupted); unlisted"
+                )),
+                None,
+            ));
         }
         Err(ReadError::Torn(detail)) => {
-            return Ok(Verdict::Gone(format!(
-                "chat {id} has no readable record ({detail}); unlisted, its files kept"
-            )))
+            return Ok((
+                Verdict::Gone(format!(
+                    "chat {id} has no readable record ({detail}); unlisted, its files kept"
+                )),
+                None,
+            ))
         }
         Err(ReadError::Host(error)) => return Err(error.into()),
     };
     if head_is_whole(chats, &loaded.value) {
         if loaded.from_backup {
             records.restore_primary(&label, &loaded.hash)?;
-            return Ok(Verdict::Repaired(format!(
-                "chat {id}: its record was torn; its previous version is back"
-            )));
+            return Ok((
+                Verdict::Repaired(format!(
+                    "chat {id}: its record was torn; its previous version is back"
+                )),
+                Some(loaded.value),
+            ));
         }
-        return Ok(Verdict::Fine);
+        return Ok((Verdict::Fine, Some(loaded.value)));
     }
     // The newest message's write was overtaken by the record's: go back one version.
     match records.read_backup::<Chat>(&label)? {
         Some(backup) if head_is_whole(chats, &backup.value) => {
             records.restore_primary(&label, &backup.hash)?;
-            Ok(Verdict::Repaired(format!(
-                "chat {id}: its newest message was torn; the version before it is back"
-            )))
+            Ok((
+                Verdict::Repaired(format!(
+                    "chat {id}: its newest message was torn; the version before it is back"
+                )),
+                Some(backup.value),
+            ))
         }
-        _ => Ok(Verdict::Repaired(format!(
-            "chat {id}: its newest message is unreadable and no earlier version is whole"
-        ))),
+        _ => Ok((
+            Verdict::Repaired(format!(
+                "chat {id}: its newest message is unreadable and no earlier version is whole"
+            )),
+            Some(loaded.value),
+        )),
     }
 }
 
@@ -219,7 +300,7 @@ mod tests {
     }
 
     #[test]
-    fn recovery_costs_three_calls_per_chat() {
+    fn recovery_costs_three_calls_per_chat_and_two_per_shard() {
         let host = FakeHost::new();
         let store = ChatStore::new(&host, "s");
         for _ in 0..10 {
@@ -228,7 +309,7 @@ mod tests {
         }
         let before = host.calls.get();
         recover(&host, "s").unwrap();
-        assert_eq!(host.calls.get() - before, 1 + 2 + 3 * 10);
+        assert_eq!(host.calls.get() - before, 1 + 2 + 2 + 3 * 10);
     }
 
     #[test]
@@ -253,5 +334,40 @@ mod tests {
         assert_eq!(report.chats, 3);
         let next = store.create(new_chat()).unwrap();
         assert_eq!(next.id.as_str(), "c4");
+    }
+
+    #[test]
+    fn a_version_1_store_moves_its_chat_list_into_shards_at_start() {
+        let host = FakeHost::new();
+        let store = ChatStore::new(&host, "s");
+        for _ in 0..3 {
+            store.create(new_chat()).unwrap();
+        }
+        // As the previous version left it: the chats listed in the index, no shards.
+        let v1 = br#"{"v":1,"next_id":4,"chats":["c1","c3"],"w":{"rev":9,"at":1}}"#;
+        let hash = host.store_put("s", v1).unwrap();
+        {
+            let mut labels = host.labels.borrow_mut();
+            let labels = labels.get_mut("s").unwrap();
+            labels.retain(|label, _| !label.starts_with("chats."));
+            labels.insert(INDEX_LABEL.into(), hash);
+        }
+        let report = recover(&host, "s").unwrap();
+        assert_eq!(report.chats, 2);
+        let listed: Vec<_> = store
+            .list(None)
+            .unwrap()
+            .chats
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(
+            listed,
+            [ChatId::parse("c3").unwrap(), ChatId::parse("c1").unwrap()]
+        );
+        // c2 was not listed: the old version had deleted it, and its record goes now.
+        assert!(store.get(&ChatId::parse("c2").unwrap()).is_err());
+        assert_eq!(store.create(new_chat()).unwrap().id.as_str(), "c4");
+        assert!(recover(&host, "s").unwrap().repairs.is_empty());
     }
 }

@@ -39,13 +39,19 @@ fn ids_are_never_reused_after_delete() {
         store.get(&second.id),
         Err(StoreError::ChatNotFound(_))
     ));
-    let listed: Vec<_> = store.list().unwrap().into_iter().map(|c| c.id).collect();
+    let listed: Vec<_> = store
+        .list(None)
+        .unwrap()
+        .chats
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
     assert_eq!(listed.len(), 2);
     assert!(!listed.contains(&second.id));
 }
 
 #[test]
-fn list_is_most_recently_updated_first() {
+fn the_list_is_newest_first_and_posting_does_not_reorder_it() {
     let host = FakeHost::new();
     let store = ChatStore::new(&host, "s");
     let old = store.create(new_chat()).unwrap();
@@ -55,8 +61,78 @@ fn list_is_most_recently_updated_first() {
     store
         .append(old.clone(), Role::User, "bump".into(), None)
         .unwrap();
-    let order: Vec<_> = store.list().unwrap().into_iter().map(|c| c.id).collect();
-    assert_eq!(order, vec![old.id, new.id]);
+    let order: Vec<_> = store
+        .list(None)
+        .unwrap()
+        .chats
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(order, vec![new.id, old.id]);
+}
+
+#[test]
+fn listing_costs_the_same_at_1_50_and_500_chats_and_pages_reach_every_chat() {
+    for total in [1u64, 50, 500] {
+        let host = FakeHost::new();
+        let store = ChatStore::new(&host, "s");
+        for _ in 0..total {
+            store.create(new_chat()).unwrap();
+        }
+        // Deleting some leaves holes, and an emptied shard, without costing more.
+        if total == 500 {
+            for n in 100..=149 {
+                store
+                    .delete(&ChatId::parse(&format!("c{n}")).unwrap())
+                    .unwrap();
+            }
+            store.delete(&ChatId::parse("c499").unwrap()).unwrap();
+        }
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let before = host.calls.get();
+            let page = store.list(cursor).unwrap();
+            assert_eq!(host.calls.get() - before, 4, "{total} chats");
+            assert!(page.chats.len() as u64 <= list::SHARD_SIZE);
+            seen.extend(page.chats.into_iter().map(|c| c.id.number()));
+            match page.next {
+                None => break,
+                next => cursor = next,
+            }
+        }
+        let expected: Vec<u64> = (1..=total)
+            .rev()
+            .filter(|n| total != 500 || !((100..=149).contains(n) || *n == 499))
+            .collect();
+        assert_eq!(seen, expected, "{total} chats");
+    }
+}
+
+#[test]
+fn renaming_relists_and_posting_writes_no_list() {
+    let host = FakeHost::new();
+    let store = ChatStore::new(&host, "s");
+    let mut chat = store.create(new_chat()).unwrap();
+    chat.title = "Renamed".into();
+    let chat = store.update(chat).unwrap();
+    store.relist(&chat).unwrap();
+    assert_eq!(store.list(None).unwrap().chats[0].title, "Renamed");
+    let writes = host.writes.get();
+    store.relist(&chat).unwrap();
+    assert_eq!(
+        host.writes.get(),
+        writes,
+        "an unchanged entry is not written again"
+    );
+    let labels_before = host.labels.borrow()["s"].clone();
+    store.append(chat, Role::User, "hi".into(), None).unwrap();
+    let labels_after = host.labels.borrow()["s"].clone();
+    for (label, hash) in &labels_after {
+        if label.starts_with("chats.") {
+            assert_eq!(Some(hash), labels_before.get(label), "{label} was written");
+        }
+    }
 }
 
 #[test]

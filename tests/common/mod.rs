@@ -393,3 +393,17 @@ impl Client {
         );
     }
 }
+
+/// Every chat on the list, following its pages (`next`) to the end.
+pub fn all_chats(client: &Client) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut path = "/api/chats".to_string();
+    loop {
+        let page = client.expect(200, "GET", &path, None);
+        all.extend(page["chats"].as_array().unwrap().iter().cloned());
+        match page["next"].as_str() {
+            Some(next) => path = format!("/api/chats?before={next}"),
+            None => return all,
+        }
+    }
+}
