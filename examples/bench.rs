@@ -1,12 +1,15 @@
-//! The benchmark (`scripts/bench`): the packaged actor on a real theater-server with a
-//! temporary THEATER_HOME, a fake OpenAI-compatible provider on 127.0.0.1, one
-//! keep-alive client. Prints a table and writes `bench.json` to the output folder.
+//! The benchmark (`scripts/bench`): the packaged actor and a floor actor (the least an
+//! actor can do: `--features floor`, `GET /bytes?n=N`) on one real theater-server with
+//! a temporary THEATER_HOME, a fake OpenAI-compatible provider, all on 127.0.0.1.
+//! Every route is compared with the floor returning the same number of bytes.
 //!
-//! Figures: latency of the main routes; what a worker costs (spawn to reply with a
-//! provider that answers at once, next to the demo model answering inline); and
-//! `GET /api/chats` while 3 replies wait on a 5 s provider, next to none in flight.
-//!
-//! Not a test: timings vary with the machine, so nothing here fails on a number.
+//! Measures: component sizes; start time (empty store, 10,000 messages); p50/p99 and the
+//! ratio to the floor of each route; host calls per request (counted in the actor's
+//! event chain); scaling with history (10, 1,000, 10,000 messages) and chats (1, 50,
+//! 500); throughput at 1 and 8 clients; the actor state's size; theater-server RSS
+//! growth for 1,000 posts + 400 page reads; log bytes per request; what a worker costs.
+//! Prints tables and writes `bench.json` (and `bench.png` when gnuplot is there) to the
+//! output folder. Not a test: nothing here fails on a number.
 
 #![allow(
     clippy::unwrap_used,
@@ -21,24 +24,20 @@ mod common;
 use common::fake_openai::FakeOpenAi;
 use common::{free_port, package_manifest, Client, Theater};
 use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const KEY: &str = "sk-bench-key-0123456789";
-
-struct Figure {
-    name: String,
-    p50_ms: f64,
-    p99_ms: f64,
-    n: usize,
-}
+const RUNS: usize = 300;
+const WARMUP: usize = 20;
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[at.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
-/// Runs `f` `warmup + n` times and keeps the last `n` timings.
-fn measure(name: &str, warmup: usize, n: usize, mut f: impl FnMut()) -> Figure {
+/// p50 and p99 (ms) of the last `n` of `warmup + n` runs of `f`.
+fn time(warmup: usize, n: usize, mut f: impl FnMut()) -> (f64, f64) {
     let mut times = Vec::with_capacity(n);
     for i in 0..warmup + n {
         let start = Instant::now();
@@ -48,27 +47,209 @@ fn measure(name: &str, warmup: usize, n: usize, mut f: impl FnMut()) -> Figure {
         }
     }
     times.sort();
-    Figure {
-        name: name.to_string(),
-        p50_ms: percentile(&times, 0.5),
-        p99_ms: percentile(&times, 0.99),
-        n,
+    (percentile(&times, 0.5), percentile(&times, 0.99))
+}
+
+struct Row {
+    name: String,
+    p50: f64,
+    p99: f64,
+    bytes: usize,
+    floor_p50: f64,
+    calls: Option<usize>,
+}
+
+impl Row {
+    fn json(&self) -> Value {
+        json!({ "name": self.name, "p50_ms": self.p50, "p99_ms": self.p99, "body_bytes": self.bytes,
+                "floor_p50_ms": self.floor_p50, "vs_floor": self.p50 / self.floor_p50,
+                "store_calls": self.calls })
     }
 }
 
-type Socket = tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>;
+struct Bench {
+    theater: Theater,
+    chat_actor: String,
+    client: Client,
+    floor: Client,
+    rows: Vec<Row>,
+}
 
-/// Waits on the page socket for the end of generation `id`.
-fn wait_generation(socket: &mut Socket, id: &str) -> Value {
-    loop {
-        if let tungstenite::Message::Text(text) = socket.read().expect("socket closed") {
-            let event: Value = serde_json::from_str(text.as_str()).unwrap();
-            let g = &event["generation"];
-            if event["type"] == "generation" && g["id"] == id && g["status"] != "running" {
-                return g.clone();
+impl Bench {
+    fn floor_p50(&self, bytes: usize) -> f64 {
+        let path = format!("/bytes?n={bytes}");
+        time(WARMUP, RUNS, || {
+            let reply = self.floor.call("GET", &path, None);
+            assert_eq!(reply.text.len(), bytes);
+        })
+        .0
+    }
+
+    /// Times a request, the floor returning as many bytes, and counts its store calls.
+    fn route(&mut self, name: &str, method: &str, path: &str, body: Option<Value>, status: u16) {
+        let reply = self.client.call(method, path, body.clone());
+        assert_eq!(reply.status, status, "{name}: {}", reply.text);
+        let bytes = reply.text.len();
+        let calls = self.store_calls(method, path, body.clone());
+        let (p50, p99) = time(WARMUP, RUNS, || {
+            let reply = self.client.call(method, path, body.clone());
+            assert_eq!(reply.status, status, "{name}");
+        });
+        let floor_p50 = self.floor_p50(bytes);
+        println!(
+            "  {name}: {p50:.2} ms p50, {:.1}x the floor at {bytes} B, {} store calls",
+            p50 / floor_p50,
+            calls.map_or("?".to_string(), |c| c.to_string())
+        );
+        self.rows.push(Row {
+            name: name.to_string(),
+            p50,
+            p99,
+            bytes,
+            floor_p50,
+            calls,
+        });
+    }
+
+    /// Store calls of one request, counted in the actor's event chain (two events per
+    /// call: the call and its result), between its `handle-request` events.
+    fn store_calls(&self, method: &str, path: &str, body: Option<Value>) -> Option<usize> {
+        self.client.call(method, path, body);
+        self.client.call("GET", "/api/health", None);
+        let out = self.theater.cli(&[
+            "events",
+            &self.chat_actor,
+            "--address",
+            &self.theater.address,
+            "--format",
+            "json",
+            "--limit",
+            "400",
+            "--sort",
+            "chain",
+            "--reverse",
+        ]);
+        let events: Value = serde_json::from_slice(&out.stdout).ok()?;
+        // Newest first: the health check's two wasm events, then ours (completed ...
+        // our host calls ... started).
+        let mut wasm_seen = 0;
+        let mut store_events = 0;
+        for event in events["events"].as_array()? {
+            let kind = event["event_type"].as_str().unwrap_or_default();
+            let text = event["description"].as_str().unwrap_or_default();
+            if kind == "wasm" && text.contains("http-handlers.handle-request") {
+                wasm_seen += 1;
+                if wasm_seen == 4 {
+                    return Some(store_events / 2);
+                }
+            } else if wasm_seen == 3 && kind.starts_with("theater:simple/store/") {
+                store_events += 1;
             }
         }
+        None
     }
+
+    fn post(&self, chat: &str, n: usize, text: &str) {
+        let path = format!("/api/messages?chat={chat}");
+        for i in 0..n {
+            let body =
+                json!({ "content": format!("{text} {i}: an ordinary message of ordinary length") });
+            self.client.expect(201, "POST", &path, Some(body));
+        }
+    }
+
+    fn health(&self) -> Value {
+        self.client.expect(200, "GET", "/api/health", None)
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+fn gzip_len(path: &Path) -> u64 {
+    let out = std::process::Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(path)
+        .output();
+    out.map(|o| o.stdout.len() as u64).unwrap_or(0)
+}
+
+/// Requests per second over `secs` with `clients` keep-alive clients.
+fn throughput(port: u16, path: &str, clients: usize, secs: u64) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            let path = path.to_string();
+            std::thread::spawn(move || {
+                let client = Client::new(port);
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    assert_eq!(client.call("GET", &path, None).status, 200);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let total: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    total as f64 / secs as f64
+}
+
+/// Starts an actor and times `theater start` to its first answer.
+fn start_timed(theater: &mut Theater, manifest: &Path, store: &str) -> (String, u16, f64) {
+    let port = free_port();
+    let started = Instant::now();
+    let id = theater.start_actor(manifest, &json!({ "port": port, "store_id": store }));
+    let client = Client::new(port);
+    while client
+        .try_call("GET", "/api/health", None)
+        .map(|r| r.status)
+        != Some(200)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{store} never started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    (id, port, started.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// The floor's manifest: `runtime` (which calls `init`) and `http-framework`, nothing else.
+fn floor_manifest(out: &Path, port: u16) -> PathBuf {
+    let wasm = out.join("floor.wasm");
+    assert!(
+        wasm.exists(),
+        "{} is missing: scripts/bench builds it",
+        wasm.display()
+    );
+    std::fs::write(
+        out.join("floor-init.json"),
+        json!({ "port": port }).to_string(),
+    )
+    .unwrap();
+    let manifest = out.join("floor.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "name = \"floor\"\nversion = \"0.1.0\"\ncomponent = \"{}\"\ninit_state = \"{}\"\n\n[[handlers]]\ntype = \"runtime\"\nconfig = {{}}\n\n[[handlers]]\ntype = \"http-framework\"\nconfig = {{}}\n",
+            wasm.display(),
+            out.join("floor-init.json").display()
+        ),
+    )
+    .unwrap();
+    manifest
 }
 
 fn main() {
@@ -77,179 +258,210 @@ fn main() {
         .nth(1)
         .unwrap_or_else(|| "target/bench".to_string());
     std::fs::create_dir_all(&out).unwrap();
+    let out = std::fs::canonicalize(out).unwrap();
     let manifest = package_manifest();
+    let lib = manifest.parent().unwrap().join("lib");
     let fake = FakeOpenAi::start(KEY);
     let base_url = fake.base_url();
-    let mut theater = Theater::start(&[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base_url)]);
-    let port = free_port();
-    theater.start_actor(&manifest, &json!({ "port": port, "store_id": "bench" }));
+    let mut theater = Theater::start(&[
+        ("OPENAI_API_KEY", KEY),
+        ("OPENAI_BASE_URL", &base_url),
+        ("MALLOC_ARENA_MAX", "2"),
+    ]);
+    let floor_port = free_port();
+    theater.start_actor(
+        &floor_manifest(&out, floor_port),
+        &json!({ "port": floor_port }),
+    );
+    let floor = Client::new(floor_port);
+    let (chat_actor, port, start_empty_ms) = start_timed(&mut theater, &manifest, "bench");
     let client = Client::new(port);
-    client.wait_ready(&theater);
-    let mut figures = Vec::new();
-
-    // Routes, with 50 chats and a chat of 200 messages.
-    for n in 0..49 {
-        client.expect(
-            201,
-            "POST",
-            "/api/chats",
-            Some(json!({ "title": format!("chat {n}") })),
-        );
-    }
-    let long = client.expect(201, "POST", "/api/chats", Some(json!({ "title": "long" })));
-    let long = long["id"].as_str().unwrap().to_string();
-    for n in 0..200 {
-        let text = format!("message {n}: some ordinary text of ordinary length");
-        client.expect(
-            201,
-            "POST",
-            &format!("/api/messages?chat={long}"),
-            Some(json!({ "content": text })),
-        );
-    }
-    let get = |path: &str| {
-        let reply = client.call("GET", path, None);
-        assert_eq!(reply.status, 200, "{path}");
+    let mut b = Bench {
+        theater,
+        chat_actor,
+        client,
+        floor,
+        rows: Vec::new(),
     };
-    figures.push(measure("GET /api/health", 20, 300, || get("/api/health")));
-    figures.push(measure("GET /api/chats (50 chats)", 20, 300, || {
-        get("/api/chats")
-    }));
-    let page = format!("/api/messages?chat={long}&limit=50");
-    figures.push(measure(
-        "GET /api/messages (newest 50 of 200)",
-        20,
-        300,
-        || get(&page),
-    ));
-    // Posting costs the same however long the history: a fresh chat, then the same chat
-    // once it holds 3,000 messages.
-    let fresh = client.expect(201, "POST", "/api/chats", Some(json!({ "title": "fresh" })));
-    let fresh = format!("/api/messages?chat={}", fresh["id"].as_str().unwrap());
-    figures.push(measure(
-        "POST /api/messages (history of 10 to 310)",
-        10,
-        300,
-        || {
-            client.expect(201, "POST", &fresh, Some(json!({ "content": "one more" })));
-        },
-    ));
-    let post = format!("/api/messages?chat={long}");
-    figures.push(measure(
-        "POST /api/messages (history of 200 to 500)",
-        20,
-        300,
-        || {
-            client.expect(201, "POST", &post, Some(json!({ "content": "one more" })));
-        },
-    ));
-    for _ in 0..2_500 {
-        client.expect(201, "POST", &post, Some(json!({ "content": "filler" })));
+    let mut scaling = Vec::new();
+
+    println!("routes (one keep-alive client, {RUNS} runs after {WARMUP}):");
+    b.route("GET /api/health", "GET", "/api/health", None, 200);
+    b.route("GET /app.js (first visit)", "GET", "/app.js", None, 200);
+    let etag = b
+        .client
+        .call("GET", "/app.js", None)
+        .header("etag")
+        .map(str::to_string);
+    if let Some(etag) = etag {
+        let (p50, p99) = time(WARMUP, RUNS, || {
+            let r = b
+                .client
+                .raw("GET", "/app.js", None, &[("If-None-Match", &etag)]);
+            assert_eq!(r.status, 304);
+        });
+        let floor_p50 = b.floor_p50(0);
+        b.rows.push(Row {
+            name: "GET /app.js with If-None-Match (304)".into(),
+            p50,
+            p99,
+            bytes: 0,
+            floor_p50,
+            calls: Some(0),
+        });
     }
-    figures.push(measure(
-        "POST /api/messages (history of 3,000 to 3,300)",
-        0,
-        300,
-        || {
-            client.expect(201, "POST", &post, Some(json!({ "content": "one more" })));
-        },
-    ));
+
+    // One chat, growing history.
+    let chat = b
+        .client
+        .expect(201, "POST", "/api/chats", Some(json!({ "title": "long" })));
+    let chat = chat["id"].as_str().unwrap().to_string();
+    let mut have = 0;
+    for size in [10usize, 1_000, 10_000] {
+        println!("history of {size} messages:");
+        b.post(&chat, size - have, "filler");
+        have = size;
+        let newest = format!("/api/messages?chat={chat}");
+        b.route(
+            &format!("GET /api/messages newest page ({size})"),
+            "GET",
+            &newest,
+            None,
+            200,
+        );
+        let page = b.client.expect(200, "GET", &newest, None);
+        let oldest = page["messages"][0]["id"].as_str().unwrap().to_string();
+        let older = format!("/api/messages?chat={chat}&before={oldest}");
+        if page["has_more"] == true {
+            b.route(
+                &format!("GET /api/messages older page ({size})"),
+                "GET",
+                &older,
+                None,
+                200,
+            );
+        }
+        let post = format!("/api/messages?chat={chat}");
+        b.route(
+            &format!("POST /api/messages ({size})"),
+            "POST",
+            &post,
+            Some(json!({ "content": "one more message of ordinary length" })),
+            201,
+        );
+        have += WARMUP + RUNS + 2;
+        let state = b.health()["state_bytes"].clone();
+        scaling.push(json!({ "messages": size, "state_bytes": state }));
+    }
+
+    // Growing list of chats.
+    let mut chats = 1;
+    for size in [1usize, 50, 500] {
+        while chats < size {
+            b.client.expect(
+                201,
+                "POST",
+                "/api/chats",
+                Some(json!({ "title": format!("chat {chats}") })),
+            );
+            chats += 1;
+        }
+        println!("{size} chats:");
+        b.route(
+            &format!("GET /api/chats ({size} chats)"),
+            "GET",
+            "/api/chats",
+            None,
+            200,
+        );
+        let state = b.health()["state_bytes"].clone();
+        scaling.push(json!({ "chats": size, "state_bytes": state }));
+    }
+
+    println!("throughput of GET /api/chats (500 chats) and of the floor at the same bytes:");
+    let list_bytes = b.client.call("GET", "/api/chats", None).text.len();
+    let mut rates = Vec::new();
+    for clients in [1, 8] {
+        let ours = throughput(port, "/api/chats", clients, 5);
+        let floor_rate = throughput(floor_port, &format!("/bytes?n={list_bytes}"), clients, 5);
+        println!(
+            "  {clients} clients: {ours:.0} req/s, floor {floor_rate:.0} req/s ({:.0}%)",
+            100.0 * ours / floor_rate
+        );
+        rates.push(json!({ "clients": clients, "req_per_s": ours, "floor_req_per_s": floor_rate }));
+    }
+
+    // Memory and log retained by a fixed workload on a fresh chat.
+    println!("memory: 1,000 posts + 400 page reads");
+    let pid = b.theater.server_pid().unwrap();
+    let log = b.theater.home.join("server.out");
+    let fresh = b.client.expect(
+        201,
+        "POST",
+        "/api/chats",
+        Some(json!({ "title": "memory" })),
+    );
+    let fresh = fresh["id"].as_str().unwrap().to_string();
+    let (rss_before, log_before) = (rss_kib(pid), file_len(&log));
+    b.post(&fresh, 1_000, "memory");
+    for _ in 0..400 {
+        b.client
+            .expect(200, "GET", &format!("/api/messages?chat={fresh}"), None);
+    }
+    let (rss_after, log_after) = (rss_kib(pid), file_len(&log));
+    let rss_growth_mib = (rss_after.saturating_sub(rss_before)) as f64 / 1024.0;
+    let log_per_request = (log_after - log_before) as f64 / 1_400.0;
+    println!("  theater-server RSS +{rss_growth_mib:.1} MiB; its log {log_per_request:.0} B per request (theater's own, --log-stdout)");
+
+    // Start time with 10,000 messages: stop the actor and start it on the same store.
+    b.theater.stop_actor(&b.chat_actor.clone());
+    let (id, port2, start_full_ms) = start_timed(&mut b.theater, &manifest, "bench");
+    b.chat_actor = id;
+    b.client = Client::new(port2);
+    println!("start: empty store {start_empty_ms:.0} ms, 10,000+ messages and 500 chats {start_full_ms:.0} ms");
 
     // What a worker costs: spawn to stored reply, the provider answering at once.
-    let (mut socket, _) = tungstenite::connect(format!("ws://127.0.0.1:{port}/ws")).unwrap();
-    let chat = client.expect(
+    let (mut socket, _) = tungstenite::connect(format!("ws://127.0.0.1:{port2}/ws")).unwrap();
+    let worker_chat = b.client.expect(
         201,
         "POST",
         "/api/chats",
         Some(json!({ "provider": "openai", "model": "gpt-4o-mini" })),
     );
-    let chat = chat["id"].as_str().unwrap().to_string();
-    figures.push(measure(
-        "reply through a worker (provider answers at once)",
-        3,
-        30,
-        || {
-            client.expect(
-                201,
-                "POST",
-                &format!("/api/messages?chat={chat}"),
-                Some(json!({ "content": "hi" })),
-            );
-            let accepted = client.expect(202, "POST", &format!("/api/reply?chat={chat}"), None);
-            let id = accepted["generation"]["id"].as_str().unwrap();
-            let done = wait_generation(&mut socket, id);
-            assert_eq!(done["status"], "done", "{done}");
-        },
-    ));
-    let demo = client.expect(201, "POST", "/api/chats", Some(json!({})));
-    let demo = demo["id"].as_str().unwrap().to_string();
-    figures.push(measure(
-        "reply from the demo model (inline, no worker)",
-        3,
-        30,
-        || {
-            client.expect(
-                201,
-                "POST",
-                &format!("/api/messages?chat={demo}"),
-                Some(json!({ "content": "hi" })),
-            );
-            client.expect(202, "POST", &format!("/api/reply?chat={demo}"), None);
-        },
-    ));
-
-    // The chat list while 3 replies wait on a 5 s provider, next to none in flight.
-    let idle = measure("GET /api/chats, no reply in flight", 10, 100, || {
-        get("/api/chats")
+    let worker_chat = worker_chat["id"].as_str().unwrap().to_string();
+    let (worker_p50, worker_p99) = time(3, 30, || {
+        b.client.expect(
+            201,
+            "POST",
+            &format!("/api/messages?chat={worker_chat}"),
+            Some(json!({ "content": "hi" })),
+        );
+        let accepted =
+            b.client
+                .expect(202, "POST", &format!("/api/reply?chat={worker_chat}"), None);
+        let id = accepted["generation"]["id"].as_str().unwrap().to_string();
+        loop {
+            if let tungstenite::Message::Text(text) = socket.read().expect("socket closed") {
+                let event: Value = serde_json::from_str(text.as_str()).unwrap();
+                let g = &event["generation"];
+                if event["type"] == "generation"
+                    && g["id"] == id.as_str()
+                    && g["status"] != "running"
+                {
+                    assert_eq!(g["status"], "done", "{g}");
+                    break;
+                }
+            }
+        }
     });
-    let mut waiting = Vec::new();
-    for _ in 0..3 {
-        let c = client.expect(
-            201,
-            "POST",
-            "/api/chats",
-            Some(json!({ "provider": "openai", "model": "fake-delay-5000" })),
-        );
-        let c = c["id"].as_str().unwrap().to_string();
-        client.expect(
-            201,
-            "POST",
-            &format!("/api/messages?chat={c}"),
-            Some(json!({ "content": "slow" })),
-        );
-        let accepted = client.expect(202, "POST", &format!("/api/reply?chat={c}"), None);
-        waiting.push(accepted["generation"]["id"].as_str().unwrap().to_string());
-    }
-    let started = Instant::now();
-    let busy = measure(
-        "GET /api/chats, 3 replies in flight (5 s provider)",
-        10,
-        100,
-        || get("/api/chats"),
+    println!(
+        "reply through a worker (instant provider): {worker_p50:.0} ms p50, {worker_p99:.0} ms p99"
     );
-    assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "the busy window closed before the sample ended"
-    );
-    let still_running = waiting
-        .iter()
-        .filter(|id| {
-            client.expect(200, "GET", &format!("/api/generation?id={id}"), None)["generation"]
-                ["status"]
-                == "running"
-        })
-        .count();
-    assert_eq!(
-        still_running, 3,
-        "the replies must still be in flight while measuring"
-    );
-    let ratio = busy.p50_ms / idle.p50_ms;
-    figures.push(idle);
-    figures.push(busy);
-    for id in &waiting {
-        wait_generation(&mut socket, id);
-    }
 
+    let sizes = json!({
+        "chat_wasm": file_len(&lib.join("chat.wasm")), "chat_wasm_gzip": gzip_len(&lib.join("chat.wasm")),
+        "worker_wasm": file_len(&lib.join("worker.wasm")), "worker_wasm_gzip": gzip_len(&lib.join("worker.wasm")),
+    });
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
@@ -259,22 +471,61 @@ fn main() {
         .take(3)
         .collect::<Vec<_>>()
         .join(" ");
-    println!("\n{cores} cores, load average {load}; one keep-alive client on 127.0.0.1\n");
-    println!("| what | p50 ms | p99 ms | runs |\n|---|---|---|---|");
-    for f in &figures {
+    println!("\n{cores} cores, load average {load}; sizes {sizes}\n");
+    println!("| request | p50 ms | p99 ms | body B | floor p50 ms | vs floor | store calls |\n|---|---|---|---|---|---|---|");
+    for r in &b.rows {
         println!(
-            "| {} | {:.2} | {:.2} | {} |",
-            f.name, f.p50_ms, f.p99_ms, f.n
+            "| {} | {:.2} | {:.2} | {} | {:.2} | {:.2}x | {} |",
+            r.name,
+            r.p50,
+            r.p99,
+            r.bytes,
+            r.floor_p50,
+            r.p50 / r.floor_p50,
+            r.calls.map_or("?".to_string(), |c| c.to_string())
         );
     }
-    println!("\nGET /api/chats with 3 replies in flight / with none (p50): {ratio:.2}x (goal: at most 2x)");
-    let json = json!({
-        "cores": cores,
-        "load_average": load,
-        "figures": figures.iter().map(|f| json!({ "name": f.name, "p50_ms": f.p50_ms, "p99_ms": f.p99_ms, "runs": f.n })).collect::<Vec<_>>(),
-        "chats_busy_over_idle_p50": ratio,
+    let report = json!({
+        "cores": cores, "load_average": load, "sizes": sizes,
+        "start_ms": { "empty": start_empty_ms, "10000_messages_500_chats": start_full_ms },
+        "routes": b.rows.iter().map(Row::json).collect::<Vec<_>>(),
+        "throughput_chats_500": rates, "scaling_state": scaling,
+        "memory_1000_posts_400_reads": { "rss_growth_mib": rss_growth_mib, "log_bytes_per_request": log_per_request },
+        "worker_reply_ms": { "p50": worker_p50, "p99": worker_p99 },
     });
-    let path = std::path::Path::new(&out).join("bench.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
-    println!("wrote {}", path.display());
+    std::fs::write(
+        out.join("bench.json"),
+        serde_json::to_string_pretty(&report).unwrap(),
+    )
+    .unwrap();
+    chart(&out, &b.rows);
+    println!("wrote {}", out.join("bench.json").display());
+}
+
+/// bench.png: each route's p50 next to the floor's at the same bytes.
+fn chart(out: &Path, rows: &[Row]) {
+    let data: String = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "\"{}\" {} {}\n",
+                r.name.replace('"', "'"),
+                r.p50,
+                r.floor_p50
+            )
+        })
+        .collect();
+    std::fs::write(out.join("bench.dat"), data).unwrap();
+    let script = format!(
+        "set terminal png size 1200,700\nset output '{}'\nset style data histograms\nset style fill solid\nset ylabel 'p50 ms'\nset xtics rotate by -35\nset key top left\nplot '{}' using 2:xtic(1) title 'chat actor', '' using 3 title 'floor, same bytes'\n",
+        out.join("bench.png").display(),
+        out.join("bench.dat").display()
+    );
+    let ran = std::process::Command::new("gnuplot")
+        .arg("-e")
+        .arg(&script)
+        .status();
+    if !matches!(ran, Ok(s) if s.success()) {
+        println!("gnuplot is not installed: no bench.png (bench.json has every figure)");
+    }
 }

@@ -420,6 +420,41 @@ mod tests {
     }
 
     #[test]
+    fn browsers_that_accept_gzip_get_the_page_files_gzipped() {
+        use std::io::Read;
+        let mut h = Harness::new();
+        for path in ["/", "/app.js", "/style.css"] {
+            let plain = h.raw("GET", path, None);
+            assert_eq!(plain.header("content-encoding"), None);
+            let accept = [("Accept-Encoding", "gzip, deflate, br, zstd")];
+            let gz = h.with_headers("GET", path, &accept, None);
+            assert_eq!(gz.header("content-encoding"), Some("gzip"), "{path}");
+            assert_eq!(gz.header("vary"), Some("Accept-Encoding"));
+            assert!(
+                gz.body.len() * 2 < plain.body.len(),
+                "{path}: {} vs {}",
+                gz.body.len(),
+                plain.body.len()
+            );
+            let mut unzipped = Vec::new();
+            flate2::read::GzDecoder::new(gz.body.as_slice())
+                .read_to_end(&mut unzipped)
+                .unwrap();
+            assert_eq!(unzipped, plain.body, "{path}");
+            // Each encoding has its own tag; a revisit with it is a bodiless 304.
+            let tag = gz.header("etag").unwrap().to_string();
+            assert_ne!(Some(tag.as_str()), plain.header("etag"));
+            let mut revisit = accept.to_vec();
+            revisit.push(("If-None-Match", &tag));
+            let again = h.with_headers("GET", path, &revisit, None);
+            assert_eq!((again.status, again.body.len()), (304, 0), "{path}");
+            // Refusing gzip gets the plain bytes.
+            let refused = h.with_headers("GET", path, &[("Accept-Encoding", "gzip;q=0")], None);
+            assert_eq!(refused.body, plain.body);
+        }
+    }
+
+    #[test]
     fn a_method_a_path_does_not_take_is_a_json_405_with_allow() {
         let mut h = Harness::new();
         for method in ["PUT", "FOO", "DELETE"] {

@@ -351,7 +351,24 @@ connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; f
 pub struct Asset {
     pub content_type: &'static str,
     pub body: &'static str,
+    /// The same bytes gzipped (at build time, by build.rs).
+    pub gzip: &'static [u8],
     pub etag: &'static str,
+}
+
+/// Whether an `Accept-Encoding` header takes gzip (and does not refuse it with `q=0`).
+pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
+    accept_encoding.is_some_and(|header| {
+        header.split(',').any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .is_some_and(|q| q.parse::<f32>().map_or(true, |q| q <= 0.0))
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
+    })
 }
 
 /// 64-bit FNV-1a, in a const fn so the ETag costs nothing at run time.
@@ -398,10 +415,22 @@ pub const fn etag_of(bytes: &[u8]) -> [u8; 18] {
     ]
 }
 
-pub fn asset(asset: &Asset, if_none_match: Option<&str>) -> HttpResponse {
+/// A page file, gzipped for a browser that accepts it. Each encoding has its own ETag
+/// (the gzipped one ends in `-gz"`), and a revisit with either gets a 304 and no body.
+pub fn asset(
+    asset: &Asset,
+    if_none_match: Option<&str>,
+    accept_encoding: Option<&str>,
+) -> HttpResponse {
+    let gzip = accepts_gzip(accept_encoding);
+    let etag = if gzip {
+        format!("{}-gz\"", asset.etag.trim_end_matches('"'))
+    } else {
+        asset.etag.to_string()
+    };
     let mut headers = base_headers(asset.content_type);
     headers.push(("Cache-Control".to_string(), "no-cache".to_string()));
-    headers.push(("ETag".to_string(), asset.etag.to_string()));
+    headers.push(("Vary".to_string(), "Accept-Encoding".to_string()));
     headers.push((
         "Content-Security-Policy".to_string(),
         CONTENT_SECURITY_POLICY.to_string(),
@@ -409,15 +438,19 @@ pub fn asset(asset: &Asset, if_none_match: Option<&str>) -> HttpResponse {
     headers.push(("X-Frame-Options".to_string(), "DENY".to_string()));
     let unchanged = if_none_match.is_some_and(|tags| {
         tags.split(',')
-            .any(|tag| tag.trim() == asset.etag || tag.trim() == "*")
+            .any(|tag| tag.trim() == etag || tag.trim() == "*")
     });
+    if gzip && !unchanged {
+        headers.push(("Content-Encoding".to_string(), "gzip".to_string()));
+    }
+    headers.push(("ETag".to_string(), etag));
     HttpResponse {
         status: if unchanged { 304 } else { 200 },
         headers,
-        body: if unchanged {
-            Vec::new()
-        } else {
-            asset.body.as_bytes().to_vec()
+        body: match (unchanged, gzip) {
+            (true, _) => Vec::new(),
+            (false, true) => asset.gzip.to_vec(),
+            (false, false) => asset.body.as_bytes().to_vec(),
         },
     }
 }

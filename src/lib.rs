@@ -27,7 +27,7 @@ mod test_support;
 /// The `message-server-client` exports Theater 0.2.1 requires of an actor that lists the
 /// handler, beyond `handle-send`: neither component takes requests or channels. Expanded
 /// inside each edge's `impl Guest`, where its own `ChannelAccept` is in scope.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "floor")))]
 macro_rules! refused_requests_and_channels {
     () => {
         fn handle_request(
@@ -66,7 +66,13 @@ macro_rules! refused_requests_and_channels {
 
 // One crate, two components: the chat actor, and (with the `worker` feature) the
 // generation worker it spawns.
-#[cfg(all(target_arch = "wasm32", not(feature = "worker")))]
+#[cfg(all(
+    target_arch = "wasm32",
+    not(feature = "worker"),
+    not(feature = "floor")
+))]
 mod edge;
+#[cfg(all(target_arch = "wasm32", feature = "floor"))]
+mod floor_edge;
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod worker_edge;

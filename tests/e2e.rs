@@ -145,6 +145,8 @@ fn chats_work_and_survive_restarts_on_real_theater() {
     let tag = script.header("etag").expect("an ETag").to_string();
     let again = client.raw("GET", "/app.js", None, &[("If-None-Match", &tag)]);
     assert_eq!((again.status, again.text.as_str()), (304, ""));
+    let gzipped = client.raw("GET", "/app.js", None, &[("Accept-Encoding", "gzip")]);
+    assert_eq!(gzipped.header("content-encoding"), Some("gzip"));
     assert_eq!(client.call("GET", "/style.css", None).status, 200);
 
     let providers = client.expect(200, "GET", "/api/providers", None);

@@ -83,12 +83,14 @@ const AUTO_TITLE_CHARS: usize = 60;
 
 /// The page's files, compiled in, each with a compile-time ETag.
 macro_rules! asset {
-    ($content_type:expr, $path:expr) => {{
-        const BODY: &str = include_str!($path);
+    ($content_type:expr, $name:expr) => {{
+        const BODY: &str = include_str!(concat!("../../assets/web/", $name));
         const TAG: [u8; 18] = http::etag_of(BODY.as_bytes());
         http::Asset {
             content_type: $content_type,
             body: BODY,
+            // Gzipped by build.rs.
+            gzip: include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".gz")),
             // Hex digits and quotes only, so always UTF-8.
             etag: match std::str::from_utf8(&TAG) {
                 Ok(tag) => tag,
@@ -98,9 +100,9 @@ macro_rules! asset {
     }};
 }
 
-const INDEX_HTML: http::Asset = asset!("text/html; charset=utf-8", "../../assets/web/index.html");
-const APP_JS: http::Asset = asset!("text/javascript; charset=utf-8", "../../assets/web/app.js");
-const STYLE_CSS: http::Asset = asset!("text/css; charset=utf-8", "../../assets/web/style.css");
+const INDEX_HTML: http::Asset = asset!("text/html; charset=utf-8", "index.html");
+const APP_JS: http::Asset = asset!("text/javascript; charset=utf-8", "app.js");
+const STYLE_CSS: http::Asset = asset!("text/css; charset=utf-8", "style.css");
 
 /// A handled request: the response, and what open pages should hear about.
 #[derive(Debug)]
@@ -176,14 +178,17 @@ fn route<H: Host>(
         ("GET", "/") => Ok(unchanged(http::asset(
             &INDEX_HTML,
             request.header("if-none-match"),
+            request.header("accept-encoding"),
         ))),
         ("GET", "/app.js") => Ok(unchanged(http::asset(
             &APP_JS,
             request.header("if-none-match"),
+            request.header("accept-encoding"),
         ))),
         ("GET", "/style.css") => Ok(unchanged(http::asset(
             &STYLE_CSS,
             request.header("if-none-match"),
+            request.header("accept-encoding"),
         ))),
         // `generations` lets the runner rotate the actor at a quiet moment.
         ("GET", "/api/health") => Ok(unchanged(http::json(
@@ -193,6 +198,8 @@ fn route<H: Host>(
                 "version": env!("CARGO_PKG_VERSION"),
                 "generations": state.generations.running.len(),
                 "token_required": auth::required(state),
+                // What the runtime records at every call (the bench watches it stay flat).
+                "state_bytes": state.encode().len(),
             }),
         ))),
         ("GET", "/api/providers") => api.providers().map(unchanged),

@@ -184,6 +184,10 @@ impl Theater {
         self.actors.retain(|actor| actor != id);
     }
 
+    pub fn server_pid(&self) -> Option<u32> {
+        self.server.as_ref().map(Child::id)
+    }
+
     pub fn server_log(&self) -> String {
         std::fs::read_to_string(self.home.join("server.out")).unwrap_or_default()
     }

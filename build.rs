@@ -1,0 +1,22 @@
+//! Compresses the page's files once, at build time, so the actor can answer browsers
+//! that accept gzip with a smaller body at no cost per request (src/http.rs `asset`).
+//! flate2's gzip header carries no time and no file name, so the output is the same on
+//! every machine.
+
+use std::io::Write;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").ok_or("cargo sets OUT_DIR")?);
+    println!("cargo:rerun-if-changed=assets/web");
+    for name in ["index.html", "app.js", "style.css"] {
+        let path = std::path::Path::new("assets/web").join(name);
+        println!("cargo:rerun-if-changed={}", path.display());
+        let text = std::fs::read(&path)?;
+        let mut gz = flate2::GzBuilder::new()
+            .operating_system(255)
+            .write(Vec::new(), flate2::Compression::best());
+        gz.write_all(&text)?;
+        std::fs::write(out.join(format!("{name}.gz")), gz.finish()?)?;
+    }
+    Ok(())
+}
