@@ -22,6 +22,57 @@ pub struct Turn {
     pub content: String,
 }
 
+/// Per-chat generation settings, passed to every provider. `None` leaves the choice to
+/// the provider.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Settings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+}
+
+pub const MAX_TEMPERATURE: f64 = 2.0;
+pub const MAX_OUTPUT_TOKENS: u32 = 200_000;
+pub const MAX_SYSTEM_CHARS: usize = 20_000;
+
+impl Settings {
+    /// Checks the ranges every provider accepts; the error says the allowed range.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(temperature) = self.temperature {
+            if !temperature.is_finite() || !(0.0..=MAX_TEMPERATURE).contains(&temperature) {
+                return Err(format!(
+                    "temperature must be a number from 0 to {MAX_TEMPERATURE}"
+                ));
+            }
+        }
+        if let Some(max_tokens) = self.max_tokens {
+            if !(1..=MAX_OUTPUT_TOKENS).contains(&max_tokens) {
+                return Err(format!(
+                    "max_tokens must be a whole number from 1 to {MAX_OUTPUT_TOKENS}"
+                ));
+            }
+        }
+        if let Some(system) = &self.system {
+            if system.chars().count() > MAX_SYSTEM_CHARS {
+                return Err(format!(
+                    "the system prompt must be at most {MAX_SYSTEM_CHARS} characters"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The system prompt, unless it is blank.
+    pub(crate) fn system_prompt(&self) -> Option<&str> {
+        self.system
+            .as_deref()
+            .filter(|text| !text.trim().is_empty())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Completion {
     pub content: String,
@@ -38,7 +89,12 @@ pub enum Prepared {
 }
 
 pub trait Provider {
-    fn prepare(&self, model: &str, turns: &[Turn]) -> Result<Prepared, ProviderError>;
+    fn prepare(
+        &self,
+        model: &str,
+        settings: &Settings,
+        turns: &[Turn],
+    ) -> Result<Prepared, ProviderError>;
     fn parse(&self, response: &HttpResponse) -> Result<Completion, ProviderError>;
 }
 
@@ -120,9 +176,10 @@ pub fn complete<O: Outbound>(
     host: &O,
     provider: &dyn Provider,
     model: &str,
+    settings: &Settings,
     turns: &[Turn],
 ) -> Result<Completion, ProviderError> {
-    match provider.prepare(model, turns)? {
+    match provider.prepare(model, settings, turns)? {
         Prepared::Answered(completion) => Ok(completion),
         Prepared::Send(request) => {
             let response =
@@ -163,6 +220,50 @@ mod tests {
     }
 
     #[test]
+    fn settings_are_checked_against_their_ranges() {
+        assert_eq!(Settings::default().validate(), Ok(()));
+        let full = Settings {
+            system: Some("x".repeat(MAX_SYSTEM_CHARS)),
+            temperature: Some(2.0),
+            max_tokens: Some(MAX_OUTPUT_TOKENS),
+        };
+        assert_eq!(full.validate(), Ok(()));
+        for temperature in [-0.1, 2.01, f64::NAN, f64::INFINITY] {
+            let error = Settings {
+                temperature: Some(temperature),
+                ..Settings::default()
+            }
+            .validate()
+            .unwrap_err();
+            assert!(error.contains("from 0 to 2"), "{error}");
+        }
+        for max_tokens in [0, MAX_OUTPUT_TOKENS + 1] {
+            let error = Settings {
+                max_tokens: Some(max_tokens),
+                ..Settings::default()
+            }
+            .validate()
+            .unwrap_err();
+            assert!(error.contains("from 1 to 200000"), "{error}");
+        }
+        let error = Settings {
+            system: Some("é".repeat(MAX_SYSTEM_CHARS + 1)),
+            ..Settings::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(error.contains("20000 characters"), "{error}");
+    }
+
+    #[test]
+    fn settings_serialize_only_what_is_set() {
+        assert_eq!(serde_json::to_string(&Settings::default()).unwrap(), "{}");
+        let settings: Settings = serde_json::from_str(r#"{"temperature":0.5}"#).unwrap();
+        assert_eq!(settings.temperature, Some(0.5));
+        assert_eq!((settings.system, settings.max_tokens), (None, None));
+    }
+
+    #[test]
     fn transport_failures_become_unreachable() {
         let host = FakeHost::new();
         host.set_env(OPENAI_API_KEY, "sk-test");
@@ -175,7 +276,14 @@ mod tests {
             role: Role::User,
             content: "hi".into(),
         }];
-        let error = complete(&host, provider.as_ref(), "gpt-4o-mini", &turns).unwrap_err();
+        let error = complete(
+            &host,
+            provider.as_ref(),
+            "gpt-4o-mini",
+            &Settings::default(),
+            &turns,
+        )
+        .unwrap_err();
         assert_eq!(
             error,
             ProviderError::Unreachable {

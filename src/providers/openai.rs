@@ -1,11 +1,11 @@
 //! OpenAI-compatible chat completions (`POST {base}/chat/completions`), the wire format
 //! shared by OpenAI, OpenRouter, vLLM, Ollama and others.
 
-use super::{excerpt, Completion, Prepared, Provider, ProviderError, Turn};
+use super::{excerpt, Completion, Prepared, Provider, ProviderError, Settings, Turn};
 use crate::chats::{Role, Usage};
 use crate::port::{HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Map, Value};
 use std::fmt;
 
 pub struct OpenAi {
@@ -50,6 +50,33 @@ impl OpenAi {
     }
 }
 
+/// The body of a chat completion request; unset settings are left to the server.
+fn chat_body(model: &str, settings: &Settings, turns: &[Turn]) -> Value {
+    let system = settings
+        .system_prompt()
+        .map(|system| json!({ "role": "system", "content": system }));
+    let messages: Vec<Value> = system
+        .into_iter()
+        .chain(turns.iter().map(|turn| {
+            let role = match turn.role {
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            json!({ "role": role, "content": turn.content })
+        }))
+        .collect();
+    let mut body = Map::new();
+    body.insert("model".into(), json!(model));
+    body.insert("messages".into(), Value::Array(messages));
+    if let Some(temperature) = settings.temperature {
+        body.insert("temperature".into(), json!(temperature));
+    }
+    if let Some(max_tokens) = settings.max_tokens {
+        body.insert("max_tokens".into(), json!(max_tokens));
+    }
+    Value::Object(body)
+}
+
 #[derive(Deserialize)]
 struct ChatCompletion {
     #[serde(default)]
@@ -91,18 +118,13 @@ struct ErrorDetail {
 }
 
 impl Provider for OpenAi {
-    fn prepare(&self, model: &str, turns: &[Turn]) -> Result<Prepared, ProviderError> {
-        let messages: Vec<_> = turns
-            .iter()
-            .map(|turn| {
-                let role = match turn.role {
-                    Role::User => "user",
-                    Role::Assistant => "assistant",
-                };
-                json!({ "role": role, "content": turn.content })
-            })
-            .collect();
-        let body = json!({ "model": model, "messages": messages });
+    fn prepare(
+        &self,
+        model: &str,
+        settings: &Settings,
+        turns: &[Turn],
+    ) -> Result<Prepared, ProviderError> {
+        let body = chat_body(model, settings, turns);
         Ok(Prepared::Send(HttpRequest {
             method: "POST".to_string(),
             uri: self.endpoint.clone(),
@@ -178,6 +200,29 @@ mod tests {
         }
     }
 
+    fn request(provider: &OpenAi, settings: &Settings) -> (HttpRequest, Value) {
+        let turns = [
+            Turn {
+                role: Role::User,
+                content: "one".into(),
+            },
+            Turn {
+                role: Role::Assistant,
+                content: "two".into(),
+            },
+            Turn {
+                role: Role::User,
+                content: "three".into(),
+            },
+        ];
+        let Prepared::Send(request) = provider.prepare("gpt-4o-mini", settings, &turns).unwrap()
+        else {
+            panic!("an HTTP provider sends a request");
+        };
+        let body = serde_json::from_slice(&request.body).unwrap();
+        (request, body)
+    }
+
     #[test]
     fn a_malformed_reply_that_echoes_the_key_does_not_pass_it_on() {
         // Found by the provider_reply fuzz target: serde quotes the offending value.
@@ -203,7 +248,10 @@ mod tests {
                 content: "three".into(),
             },
         ];
-        let Prepared::Send(request) = provider().prepare("gpt-4o-mini", &turns).unwrap() else {
+        let Prepared::Send(request) = provider()
+            .prepare("gpt-4o-mini", &Settings::default(), &turns)
+            .unwrap()
+        else {
             panic!("an HTTP provider sends a request");
         };
         assert_eq!(request.method, "POST");
@@ -222,6 +270,29 @@ mod tests {
                 {"role": "user", "content": "three"}
             ])
         );
+    }
+
+    #[test]
+    fn sends_the_settings_with_the_system_prompt_first() {
+        let settings = Settings {
+            system: Some("Answer in French.".into()),
+            temperature: Some(0.2),
+            max_tokens: Some(300),
+        };
+        let (_, body) = request(&provider(), &settings);
+        assert_eq!(
+            body["messages"][0],
+            json!({"role": "system", "content": "Answer in French."})
+        );
+        assert_eq!(body["messages"][1]["content"], "one");
+        assert_eq!(body["temperature"], 0.2);
+        assert_eq!(body["max_tokens"], 300);
+        let blank = Settings {
+            system: Some("  ".into()),
+            ..Settings::default()
+        };
+        let (_, body) = request(&provider(), &blank);
+        assert_eq!(body["messages"].as_array().unwrap().len(), 3);
     }
 
     #[test]
