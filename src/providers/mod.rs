@@ -6,6 +6,7 @@
 
 mod demo;
 mod openai;
+mod wire;
 
 pub use demo::Demo;
 pub use openai::OpenAi;
@@ -122,10 +123,26 @@ pub enum ProviderError {
     Malformed { detail: String },
     #[error("the provider returned an empty reply")]
     Empty,
+    #[error("the provider is overloaded right now ({status}): {message}; try again in a minute or choose another model")]
+    Overloaded {
+        status: u16,
+        message: String,
+        retry_after: Option<u64>,
+    },
+    #[error(
+        "the provider does not offer this model ({message}); choose another model for this chat"
+    )]
+    ModelNotFound { message: String },
+    #[error("the conversation is too long for this model ({message}); start a new chat, reply to an earlier message, or choose a model with a longer context")]
+    ContextTooLong { message: String },
+    #[error(
+        "the provider refused to answer ({reason}); rephrase the message or choose another model"
+    )]
+    Blocked { reason: String },
 }
 
-/// Environment variables of the OpenAI-compatible provider (see the manifest's
-/// environment handler, which must allow them).
+/// Environment variables of the providers (see the manifests' environment handlers,
+/// which must allow them).
 pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
 pub const OPENAI_BASE_URL: &str = "OPENAI_BASE_URL";
 pub const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -138,35 +155,84 @@ pub fn answers_offline(provider: &str) -> bool {
     provider == "demo"
 }
 
-/// Builds the provider a chat names, reading its credentials from the environment at
-/// call time so no key is ever kept in actor state.
-pub fn resolve<E: Env>(host: &E, provider: &str) -> Result<Box<dyn Provider>, ProviderError> {
-    match provider {
-        "demo" => Ok(Box::new(Demo)),
-        "openai" => {
-            let api_key = host
-                .env_var(OPENAI_API_KEY)
-                .filter(|key| !key.trim().is_empty())
-                .ok_or_else(|| ProviderError::NotConfigured {
-                    provider: "OpenAI-compatible".to_string(),
-                    hint: format!("set {OPENAI_API_KEY} in the environment of theater-server"),
-                })?;
-            let base_url = host
-                .env_var(OPENAI_BASE_URL)
-                .filter(|url| !url.trim().is_empty())
-                .unwrap_or_else(|| OPENAI_DEFAULT_BASE_URL.to_string());
-            Ok(Box::new(OpenAi::new(&base_url, api_key.trim())?))
-        }
-        other => Err(ProviderError::NotConfigured {
-            provider: other.to_string(),
-            hint: "this provider is not built into the actor".to_string(),
+/// How an HTTP provider is configured from the environment.
+struct HttpSpec {
+    id: &'static str,
+    name: &'static str,
+    key_var: &'static str,
+    base_var: &'static str,
+    default_base: &'static str,
+    /// A server on this machine (Ollama, vLLM) needs no key.
+    key_optional_on_loopback: bool,
+}
+
+const HTTP_PROVIDERS: &[HttpSpec] = &[HttpSpec {
+    id: "openai",
+    name: "OpenAI-compatible",
+    key_var: OPENAI_API_KEY,
+    base_var: OPENAI_BASE_URL,
+    default_base: OPENAI_DEFAULT_BASE_URL,
+    key_optional_on_loopback: true,
+}];
+
+/// Where an HTTP provider is and the key it takes (empty: none needed).
+struct Endpoint {
+    base_url: String,
+    api_key: String,
+}
+
+/// Reads an HTTP provider's configuration, without building the provider: the chat
+/// actor only asks whether one is configured, so none of their code is linked into it.
+fn endpoint<E: Env>(host: &E, spec: &HttpSpec) -> Result<Endpoint, ProviderError> {
+    let base_url = host
+        .env_var(spec.base_var)
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(|| spec.default_base.to_string());
+    let base_url = wire::base_url(&base_url, spec.name, spec.base_var)?;
+    let api_key = host
+        .env_var(spec.key_var)
+        .map(|key| key.trim().to_string())
+        .filter(|key| !key.is_empty());
+    match api_key {
+        Some(api_key) => Ok(Endpoint { base_url, api_key }),
+        None if spec.key_optional_on_loopback && wire::is_loopback(&base_url) => Ok(Endpoint {
+            base_url,
+            api_key: String::new(),
+        }),
+        None => Err(ProviderError::NotConfigured {
+            provider: spec.name.to_string(),
+            hint: format!("set {} in the environment of theater-server", spec.key_var),
         }),
     }
 }
 
-/// Whether a provider can answer now, and if not, why.
+fn spec(provider: &str) -> Result<&'static HttpSpec, ProviderError> {
+    HTTP_PROVIDERS
+        .iter()
+        .find(|spec| spec.id == provider)
+        .ok_or_else(|| ProviderError::NotConfigured {
+            provider: provider.to_string(),
+            hint: "this provider is not built into the actor".to_string(),
+        })
+}
+
+/// Builds the provider a chat names, reading its credentials from the environment at
+/// call time so no key is ever kept in actor state.
+pub fn resolve<E: Env>(host: &E, provider: &str) -> Result<Box<dyn Provider>, ProviderError> {
+    if answers_offline(provider) {
+        return Ok(Box::new(Demo));
+    }
+    let Endpoint { base_url, api_key } = endpoint(host, spec(provider)?)?;
+    Ok(Box::new(OpenAi::new(&base_url, &api_key)?))
+}
+
+/// Whether a provider can answer now, and if not, why. Reads the environment only.
 pub fn availability<E: Env>(host: &E, provider: &str) -> Result<(), String> {
-    resolve(host, provider)
+    if answers_offline(provider) {
+        return Ok(());
+    }
+    spec(provider)
+        .and_then(|spec| endpoint(host, spec))
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
@@ -202,99 +268,4 @@ pub(crate) fn excerpt(text: &str, max_chars: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::port::fake::FakeHost;
-
-    #[test]
-    fn openai_needs_a_key_and_says_which_variable() {
-        let host = FakeHost::new();
-        let error = resolve(&host, "openai").err().unwrap();
-        assert!(error.to_string().contains("OPENAI_API_KEY"), "{error}");
-        host.set_env(OPENAI_API_KEY, "  ");
-        assert!(resolve(&host, "openai").is_err());
-        host.set_env(OPENAI_API_KEY, "sk-test");
-        assert!(resolve(&host, "openai").is_ok());
-        assert!(resolve(&host, "demo").is_ok());
-        assert!(availability(&host, "elsewhere").is_err());
-    }
-
-    #[test]
-    fn settings_are_checked_against_their_ranges() {
-        assert_eq!(Settings::default().validate(), Ok(()));
-        let full = Settings {
-            system: Some("x".repeat(MAX_SYSTEM_CHARS)),
-            temperature: Some(2.0),
-            max_tokens: Some(MAX_OUTPUT_TOKENS),
-        };
-        assert_eq!(full.validate(), Ok(()));
-        for temperature in [-0.1, 2.01, f64::NAN, f64::INFINITY] {
-            let error = Settings {
-                temperature: Some(temperature),
-                ..Settings::default()
-            }
-            .validate()
-            .unwrap_err();
-            assert!(error.contains("from 0 to 2"), "{error}");
-        }
-        for max_tokens in [0, MAX_OUTPUT_TOKENS + 1] {
-            let error = Settings {
-                max_tokens: Some(max_tokens),
-                ..Settings::default()
-            }
-            .validate()
-            .unwrap_err();
-            assert!(error.contains("from 1 to 200000"), "{error}");
-        }
-        let error = Settings {
-            system: Some("é".repeat(MAX_SYSTEM_CHARS + 1)),
-            ..Settings::default()
-        }
-        .validate()
-        .unwrap_err();
-        assert!(error.contains("20000 characters"), "{error}");
-    }
-
-    #[test]
-    fn settings_serialize_only_what_is_set() {
-        assert_eq!(serde_json::to_string(&Settings::default()).unwrap(), "{}");
-        let settings: Settings = serde_json::from_str(r#"{"temperature":0.5}"#).unwrap();
-        assert_eq!(settings.temperature, Some(0.5));
-        assert_eq!((settings.system, settings.max_tokens), (None, None));
-    }
-
-    #[test]
-    fn transport_failures_become_unreachable() {
-        let host = FakeHost::new();
-        host.set_env(OPENAI_API_KEY, "sk-test");
-        host.reply_with(Err(crate::port::HostError::new(
-            "send-http",
-            "connection refused",
-        )));
-        let provider = resolve(&host, "openai").unwrap();
-        let turns = [Turn {
-            role: Role::User,
-            content: "hi".into(),
-        }];
-        let error = complete(
-            &host,
-            provider.as_ref(),
-            "gpt-4o-mini",
-            &Settings::default(),
-            &turns,
-        )
-        .unwrap_err();
-        assert_eq!(
-            error,
-            ProviderError::Unreachable {
-                detail: "connection refused".into()
-            }
-        );
-    }
-
-    #[test]
-    fn excerpts_cut_on_characters() {
-        assert_eq!(excerpt("  héllo  ", 10), "héllo");
-        assert_eq!(excerpt("ééééé", 2), "éé…");
-    }
-}
+mod tests;
