@@ -4,12 +4,18 @@
 //! demo model) or an HTTP request, and parses the HTTP response. Both halves are pure,
 //! so they are tested natively and can later run in a worker actor unchanged.
 
+mod anthropic;
 mod demo;
+mod gemini;
 mod openai;
+mod openrouter;
 mod wire;
 
+pub use anthropic::Anthropic;
 pub use demo::Demo;
+pub use gemini::Gemini;
 pub use openai::OpenAi;
+pub use openrouter::OpenRouter;
 
 use crate::chats::{Role, Usage};
 use crate::port::{Env, HttpRequest, HttpResponse, Outbound};
@@ -146,9 +152,29 @@ pub enum ProviderError {
 pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
 pub const OPENAI_BASE_URL: &str = "OPENAI_BASE_URL";
 pub const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+pub const ANTHROPIC_API_KEY: &str = "ANTHROPIC_API_KEY";
+pub const ANTHROPIC_BASE_URL: &str = "ANTHROPIC_BASE_URL";
+pub const ANTHROPIC_DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+/// The reply length asked of Anthropic (which requires one) when a chat sets none.
+pub const ANTHROPIC_DEFAULT_MAX_TOKENS: u32 = 4096;
+pub const GEMINI_API_KEY: &str = "GEMINI_API_KEY";
+pub const GEMINI_BASE_URL: &str = "GEMINI_BASE_URL";
+pub const GEMINI_DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
+pub const OPENROUTER_API_KEY: &str = "OPENROUTER_API_KEY";
+pub const OPENROUTER_BASE_URL: &str = "OPENROUTER_BASE_URL";
+pub const OPENROUTER_DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
 
 /// Every variable a worker may read: the worker manifest's environment allowlist.
-pub const ENV_VARS: &[&str] = &[OPENAI_API_KEY, OPENAI_BASE_URL];
+pub const ENV_VARS: &[&str] = &[
+    OPENAI_API_KEY,
+    OPENAI_BASE_URL,
+    ANTHROPIC_API_KEY,
+    ANTHROPIC_BASE_URL,
+    GEMINI_API_KEY,
+    GEMINI_BASE_URL,
+    OPENROUTER_API_KEY,
+    OPENROUTER_BASE_URL,
+];
 
 /// Providers that answer inside the chat actor, with no HTTP call and no worker.
 pub fn answers_offline(provider: &str) -> bool {
@@ -162,18 +188,44 @@ struct HttpSpec {
     key_var: &'static str,
     base_var: &'static str,
     default_base: &'static str,
-    /// A server on this machine (Ollama, vLLM) needs no key.
+    /// An OpenAI-compatible server on this machine (Ollama, vLLM) needs no key.
     key_optional_on_loopback: bool,
 }
 
-const HTTP_PROVIDERS: &[HttpSpec] = &[HttpSpec {
-    id: "openai",
-    name: "OpenAI-compatible",
-    key_var: OPENAI_API_KEY,
-    base_var: OPENAI_BASE_URL,
-    default_base: OPENAI_DEFAULT_BASE_URL,
-    key_optional_on_loopback: true,
-}];
+const HTTP_PROVIDERS: &[HttpSpec] = &[
+    HttpSpec {
+        id: "openai",
+        name: "OpenAI-compatible",
+        key_var: OPENAI_API_KEY,
+        base_var: OPENAI_BASE_URL,
+        default_base: OPENAI_DEFAULT_BASE_URL,
+        key_optional_on_loopback: true,
+    },
+    HttpSpec {
+        id: "anthropic",
+        name: "Anthropic",
+        key_var: ANTHROPIC_API_KEY,
+        base_var: ANTHROPIC_BASE_URL,
+        default_base: ANTHROPIC_DEFAULT_BASE_URL,
+        key_optional_on_loopback: false,
+    },
+    HttpSpec {
+        id: "gemini",
+        name: "Gemini",
+        key_var: GEMINI_API_KEY,
+        base_var: GEMINI_BASE_URL,
+        default_base: GEMINI_DEFAULT_BASE_URL,
+        key_optional_on_loopback: false,
+    },
+    HttpSpec {
+        id: "openrouter",
+        name: "OpenRouter",
+        key_var: OPENROUTER_API_KEY,
+        base_var: OPENROUTER_BASE_URL,
+        default_base: OPENROUTER_DEFAULT_BASE_URL,
+        key_optional_on_loopback: false,
+    },
+];
 
 /// Where an HTTP provider is and the key it takes (empty: none needed).
 struct Endpoint {
@@ -223,7 +275,17 @@ pub fn resolve<E: Env>(host: &E, provider: &str) -> Result<Box<dyn Provider>, Pr
         return Ok(Box::new(Demo));
     }
     let Endpoint { base_url, api_key } = endpoint(host, spec(provider)?)?;
-    Ok(Box::new(OpenAi::new(&base_url, &api_key)?))
+    Ok(match provider {
+        "anthropic" => Box::new(Anthropic::new(
+            &base_url,
+            &api_key,
+            ANTHROPIC_DEFAULT_MAX_TOKENS,
+        )?),
+        "gemini" => Box::new(Gemini::new(&base_url, &api_key)?),
+        "openrouter" => Box::new(OpenRouter::new(&base_url, &api_key)?),
+        // "openai", the only other entry of HTTP_PROVIDERS.
+        _ => Box::new(OpenAi::new(&base_url, &api_key)?),
+    })
 }
 
 /// Whether a provider can answer now, and if not, why. Reads the environment only.

@@ -39,7 +39,7 @@ impl OpenAi {
     }
 }
 
-/// The body of a chat completion request; unset settings are left to the server.
+/// The body of a chat completion request; OpenRouter sends the same.
 pub(super) fn chat_body(model: &str, settings: &Settings, turns: &[Turn]) -> Value {
     let system = settings
         .system_prompt()
@@ -66,7 +66,7 @@ pub(super) fn chat_body(model: &str, settings: &Settings, turns: &[Turn]) -> Val
     Value::Object(body)
 }
 
-/// A chat completion reply.
+/// A chat completion reply; OpenRouter adds the `error` fields.
 #[derive(Deserialize)]
 pub(super) struct ChatCompletion {
     #[serde(default)]
@@ -75,6 +75,8 @@ pub(super) struct ChatCompletion {
     pub(super) choices: Vec<Choice>,
     #[serde(default)]
     usage: Option<WireUsage>,
+    #[serde(default)]
+    pub(super) error: Option<WireError>,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +85,8 @@ pub(super) struct Choice {
     message: Option<ChoiceMessage>,
     #[serde(default)]
     finish_reason: Option<String>,
+    #[serde(default)]
+    pub(super) error: Option<WireError>,
 }
 
 #[derive(Deserialize)]

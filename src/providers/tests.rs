@@ -17,11 +17,15 @@ fn openai_needs_a_key_and_says_which_variable() {
 }
 
 #[test]
-#[allow(clippy::single_element_loop)] // the other providers come next
-fn an_http_provider_names_its_key_variable_until_it_is_set() {
+fn every_http_provider_names_its_key_variable_until_it_is_set() {
     let host = FakeHost::new();
     assert_eq!(availability(&host, "demo"), Ok(()));
-    for (id, key, base) in [("openai", OPENAI_API_KEY, OPENAI_BASE_URL)] {
+    for (id, key, base) in [
+        ("openai", OPENAI_API_KEY, OPENAI_BASE_URL),
+        ("anthropic", ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL),
+        ("gemini", GEMINI_API_KEY, GEMINI_BASE_URL),
+        ("openrouter", OPENROUTER_API_KEY, OPENROUTER_BASE_URL),
+    ] {
         assert!(ENV_VARS.contains(&key) && ENV_VARS.contains(&base));
         let hint = availability(&host, id).unwrap_err();
         assert!(hint.contains(key), "{id}: {hint}");
@@ -39,7 +43,37 @@ fn an_http_provider_names_its_key_variable_until_it_is_set() {
             "{id}: blank means the default"
         );
     }
-    assert_eq!(ENV_VARS.len(), 2);
+    assert_eq!(ENV_VARS.len(), 8);
+}
+
+#[test]
+fn the_providers_use_their_documented_endpoints_by_default() {
+    let host = FakeHost::new();
+    let turns = [Turn {
+        role: Role::User,
+        content: "hi".into(),
+    }];
+    for (id, key, model, uri) in [
+        ("openai", OPENAI_API_KEY, "gpt-4o-mini", "https://api.openai.com/v1/chat/completions"),
+        ("anthropic", ANTHROPIC_API_KEY, "claude-haiku-4-5", "https://api.anthropic.com/v1/messages"),
+        (
+            "gemini",
+            GEMINI_API_KEY,
+            "gemini-2.5-flash",
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent",
+        ),
+        ("openrouter", OPENROUTER_API_KEY, "openai/gpt-4o", "https://openrouter.ai/api/v1/chat/completions"),
+    ] {
+        host.set_env(key, "key-0123456789");
+        let provider = resolve(&host, id).unwrap();
+        let Prepared::Send(request) = provider
+            .prepare(model, &Settings::default(), &turns)
+            .unwrap()
+        else {
+            panic!("{id} sends a request");
+        };
+        assert_eq!(request.uri, uri);
+    }
 }
 
 #[test]
@@ -59,6 +93,9 @@ fn a_local_openai_compatible_server_needs_no_key() {
     assert!(availability(&host, "openai")
         .unwrap_err()
         .contains(OPENAI_API_KEY));
+    // Only the OpenAI-compatible provider goes without a key.
+    host.set_env(ANTHROPIC_BASE_URL, "http://127.0.0.1:9");
+    assert!(availability(&host, "anthropic").is_err());
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Pieces the HTTP providers share: base URLs, the API key, the shape of a
 //! conversation and of an upstream error object.
 
-use super::{excerpt, ProviderError};
+use super::{excerpt, ProviderError, Turn};
+use crate::chats::Role;
 use crate::port::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
@@ -87,6 +88,23 @@ pub(crate) fn retry_after(response: &HttpResponse) -> Option<u64> {
         .and_then(|value| value.trim().parse().ok())
 }
 
+/// The conversation as strictly alternating turns starting with the user, as the
+/// Anthropic and Gemini APIs want it: leading assistant turns are dropped and
+/// consecutive turns of one role are joined.
+pub(crate) fn alternating(turns: &[Turn]) -> Vec<(Role, String)> {
+    let mut merged: Vec<(Role, String)> = Vec::new();
+    for turn in turns.iter().skip_while(|turn| turn.role == Role::Assistant) {
+        match merged.last_mut() {
+            Some((role, content)) if *role == turn.role => {
+                content.push_str("\n\n");
+                content.push_str(&turn.content);
+            }
+            _ => merged.push((turn.role, turn.content.clone())),
+        }
+    }
+    merged
+}
+
 /// Whether an upstream message says the prompt is longer than the model's context.
 pub(crate) fn mentions_context_limit(message: &str) -> bool {
     let message = message.to_ascii_lowercase();
@@ -105,9 +123,19 @@ pub(crate) fn mentions_context_limit(message: &str) -> bool {
 pub(crate) struct WireError {
     #[serde(default)]
     pub message: String,
-    /// OpenAI's code: a string, a number or null.
+    /// Anthropic's and OpenAI's `type` (see [`WireError::kind`]).
+    #[serde(default, rename = "type")]
+    kind: Option<Value>,
+    /// OpenAI's string code, OpenRouter's and Gemini's numeric one.
     #[serde(default)]
     pub code: Option<Value>,
+    /// Gemini's canonical status (see [`WireError::status`]).
+    #[serde(default)]
+    status: Option<Value>,
+    #[serde(default)]
+    pub metadata: Option<Value>,
+    #[serde(default)]
+    pub details: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -142,6 +170,16 @@ impl WireError {
         }
     }
 
+    /// Anthropic's and OpenAI's `type` (`overloaded_error`, ...), if a string.
+    pub(crate) fn kind(&self) -> Option<&str> {
+        self.kind.as_ref().and_then(Value::as_str)
+    }
+
+    /// Gemini's canonical status (`NOT_FOUND`, ...), if a string: Azure sends a number.
+    pub(crate) fn status(&self) -> Option<&str> {
+        self.status.as_ref().and_then(Value::as_str)
+    }
+
     /// `code` as text, whether a string or a number.
     pub(crate) fn code_text(&self) -> Option<String> {
         match &self.code {
@@ -149,6 +187,11 @@ impl WireError {
             Some(Value::Number(code)) => Some(code.to_string()),
             _ => None,
         }
+    }
+
+    /// `code` as an HTTP status, whether a number or digits in a string.
+    pub(crate) fn code_status(&self) -> Option<u16> {
+        self.code_text().and_then(|code| code.trim().parse().ok())
     }
 }
 
@@ -219,8 +262,20 @@ mod tests {
 
     #[test]
     fn error_objects_of_every_shape_are_read() {
+        let anthropic = WireError::read(
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        );
+        assert_eq!(anthropic.kind(), Some("overloaded_error"));
+        assert_eq!(anthropic.message, "Overloaded");
+        let gemini =
+            WireError::read(br#"{"error":{"code":404,"message":"m","status":"NOT_FOUND"}}"#);
+        assert_eq!(
+            (gemini.code_status(), gemini.status()),
+            (Some(404), Some("NOT_FOUND"))
+        );
         let openai = WireError::read(br#"{"error":{"message":"m","code":"invalid_api_key"}}"#);
         assert_eq!(openai.code_text().as_deref(), Some("invalid_api_key"));
+        assert_eq!(openai.code_status(), None);
         assert_eq!(WireError::read(br#"{"error":"plain"}"#).message, "plain");
         assert_eq!(WireError::read(b"<html>").message, "<html>");
         assert_eq!(
