@@ -13,7 +13,7 @@
 //! The table is bounded ([`MAX_RUNNING`], [`MAX_FINISHED`]), so the state stays small.
 
 use crate::chats::{ChatId, MessageId};
-use crate::providers::{Completion, ProviderError, Turn};
+use crate::providers::{Completion, ProviderError, Settings, Turn};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -27,7 +27,7 @@ pub const MAX_FINISHED: usize = 8;
 pub const DEFAULT_TIMEOUT_S: u64 = 120;
 
 /// What the chat actor hands a worker (its init state).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     /// The chat actor's id: where the report goes.
     pub parent: String,
@@ -35,6 +35,9 @@ pub struct Job {
     pub provider: String,
     pub model: String,
     pub turns: Vec<Turn>,
+    /// Absent from jobs of older chat actors.
+    #[serde(default)]
+    pub settings: Settings,
 }
 
 /// What a worker sends back.

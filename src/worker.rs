@@ -26,8 +26,15 @@ pub fn run<H: WorkerHost>(host: &H, job: &[u8]) -> Result<(), String> {
         host.log(&line);
         line
     })?;
-    let result = providers::resolve(host, &job.provider)
-        .and_then(|provider| providers::complete(host, provider.as_ref(), &job.model, &job.turns));
+    let result = providers::resolve(host, &job.provider).and_then(|provider| {
+        providers::complete(
+            host,
+            provider.as_ref(),
+            &job.model,
+            &job.settings,
+            &job.turns,
+        )
+    });
     let report = Report { id: job.id, result };
     let bytes = serde_json::to_vec(&report).map_err(|error| error.to_string())?;
     host.send(&job.parent, &bytes).map_err(|error| {
@@ -43,7 +50,7 @@ mod tests {
     use crate::chats::Role;
     use crate::port::fake::FakeHost;
     use crate::port::HttpResponse;
-    use crate::providers::{ProviderError, Turn, OPENAI_API_KEY, OPENAI_BASE_URL};
+    use crate::providers::{ProviderError, Settings, Turn, OPENAI_API_KEY, OPENAI_BASE_URL};
 
     const KEY: &str = "sk-worker-test-0123456789";
 
@@ -57,6 +64,7 @@ mod tests {
                 role: Role::User,
                 content: "hi".into(),
             }],
+            settings: Settings::default(),
         })
         .unwrap()
     }

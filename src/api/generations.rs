@@ -13,7 +13,7 @@ use crate::generation::{
 };
 use crate::http::{self, Request};
 use crate::port::Host;
-use crate::providers::{self, Prepared, ProviderError, Turn};
+use crate::providers::{self, Prepared, Provider, ProviderError, Settings, Turn};
 use crate::state::ActorState;
 use serde_json::{json, Value};
 
@@ -107,12 +107,16 @@ pub fn start<H: Host>(
             content: m.content,
         })
         .collect();
+    // Chats have no settings of their own yet.
+    let settings = Settings::default();
     let id = state.generations.new_id(&state.boot());
     let now = host.now_ms();
 
     if providers::answers_offline(&provider_id) {
-        let provider = providers::resolve(host, &provider_id)?;
-        let Prepared::Answered(completion) = provider.prepare(&model, &turns)? else {
+        // The demo model directly, not through `resolve`, which would link every HTTP
+        // provider into the chat actor.
+        let Prepared::Answered(completion) = providers::Demo.prepare(&model, &settings, &turns)?
+        else {
             return Err(ApiError::new(
                 500,
                 "internal",
@@ -175,6 +179,7 @@ pub fn start<H: Host>(
         provider: provider_id.clone(),
         model: model.clone(),
         turns,
+        settings,
     };
     let job =
         serde_json::to_vec(&job).map_err(|e| ApiError::new(500, "internal", e.to_string()))?;

@@ -269,6 +269,17 @@ impl From<ProviderError> for ApiError {
             ProviderError::Auth { .. } => ApiError::new(502, "provider_auth", message),
             ProviderError::Rejected { .. } => ApiError::new(502, "provider_rejected", message),
             ProviderError::Upstream { .. } => ApiError::new(502, "provider_failed", message),
+            ProviderError::Overloaded { retry_after, .. } => ApiError {
+                retry_after,
+                ..ApiError::new(503, "provider_overloaded", message)
+            },
+            ProviderError::ModelNotFound { .. } => {
+                ApiError::new(502, "provider_model_not_found", message)
+            }
+            ProviderError::ContextTooLong { .. } => {
+                ApiError::new(502, "provider_context_too_long", message)
+            }
+            ProviderError::Blocked { .. } => ApiError::new(502, "provider_blocked", message),
             ProviderError::Malformed { .. } | ProviderError::Empty => {
                 ApiError::new(502, "provider_bad_reply", message)
             }

@@ -1,7 +1,7 @@
 //! The built-in offline demo model: answers deterministically from the conversation,
 //! so the actor is useful (and testable) with no API key.
 
-use super::{excerpt, Completion, Prepared, Provider, ProviderError, Turn};
+use super::{excerpt, Completion, Prepared, Provider, ProviderError, Settings, Turn};
 use crate::chats::{Role, Usage};
 use crate::port::HttpResponse;
 
@@ -10,7 +10,12 @@ pub struct Demo;
 pub const DEMO_MODEL: &str = "demo-echo";
 
 impl Provider for Demo {
-    fn prepare(&self, _model: &str, turns: &[Turn]) -> Result<Prepared, ProviderError> {
+    fn prepare(
+        &self,
+        _model: &str,
+        _settings: &Settings,
+        turns: &[Turn],
+    ) -> Result<Prepared, ProviderError> {
         let asked = turns.iter().filter(|t| t.role == Role::User).count();
         let last = turns
             .iter()
@@ -67,10 +72,16 @@ mod tests {
             turn(Role::Assistant, "ok"),
             turn(Role::User, "hello there world"),
         ];
-        let Prepared::Answered(first) = Demo.prepare(DEMO_MODEL, &turns).unwrap() else {
+        let Prepared::Answered(first) = Demo
+            .prepare(DEMO_MODEL, &Settings::default(), &turns)
+            .unwrap()
+        else {
             panic!("the demo model answers without HTTP");
         };
-        let Prepared::Answered(second) = Demo.prepare(DEMO_MODEL, &turns).unwrap() else {
+        let Prepared::Answered(second) = Demo
+            .prepare(DEMO_MODEL, &Settings::default(), &turns)
+            .unwrap()
+        else {
             panic!("the demo model answers without HTTP");
         };
         assert_eq!(first, second);

@@ -4,11 +4,18 @@
 //! demo model) or an HTTP request, and parses the HTTP response. Both halves are pure,
 //! so they are tested natively and can later run in a worker actor unchanged.
 
+mod anthropic;
 mod demo;
+mod gemini;
 mod openai;
+mod openrouter;
+mod wire;
 
+pub use anthropic::Anthropic;
 pub use demo::Demo;
+pub use gemini::Gemini;
 pub use openai::OpenAi;
+pub use openrouter::OpenRouter;
 
 use crate::chats::{Role, Usage};
 use crate::port::{Env, HttpRequest, HttpResponse, Outbound};
@@ -20,6 +27,57 @@ use thiserror::Error;
 pub struct Turn {
     pub role: Role,
     pub content: String,
+}
+
+/// Per-chat generation settings, passed to every provider. `None` leaves the choice to
+/// the provider.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Settings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+}
+
+pub const MAX_TEMPERATURE: f64 = 2.0;
+pub const MAX_OUTPUT_TOKENS: u32 = 200_000;
+pub const MAX_SYSTEM_CHARS: usize = 20_000;
+
+impl Settings {
+    /// Checks the ranges every provider accepts; the error says the allowed range.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(temperature) = self.temperature {
+            if !temperature.is_finite() || !(0.0..=MAX_TEMPERATURE).contains(&temperature) {
+                return Err(format!(
+                    "temperature must be a number from 0 to {MAX_TEMPERATURE}"
+                ));
+            }
+        }
+        if let Some(max_tokens) = self.max_tokens {
+            if !(1..=MAX_OUTPUT_TOKENS).contains(&max_tokens) {
+                return Err(format!(
+                    "max_tokens must be a whole number from 1 to {MAX_OUTPUT_TOKENS}"
+                ));
+            }
+        }
+        if let Some(system) = &self.system {
+            if system.chars().count() > MAX_SYSTEM_CHARS {
+                return Err(format!(
+                    "the system prompt must be at most {MAX_SYSTEM_CHARS} characters"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The system prompt, unless it is blank.
+    pub(crate) fn system_prompt(&self) -> Option<&str> {
+        self.system
+            .as_deref()
+            .filter(|text| !text.trim().is_empty())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +96,12 @@ pub enum Prepared {
 }
 
 pub trait Provider {
-    fn prepare(&self, model: &str, turns: &[Turn]) -> Result<Prepared, ProviderError>;
+    fn prepare(
+        &self,
+        model: &str,
+        settings: &Settings,
+        turns: &[Turn],
+    ) -> Result<Prepared, ProviderError>;
     fn parse(&self, response: &HttpResponse) -> Result<Completion, ProviderError>;
 }
 
@@ -66,51 +129,172 @@ pub enum ProviderError {
     Malformed { detail: String },
     #[error("the provider returned an empty reply")]
     Empty,
+    #[error("the provider is overloaded right now ({status}): {message}; try again in a minute or choose another model")]
+    Overloaded {
+        status: u16,
+        message: String,
+        retry_after: Option<u64>,
+    },
+    #[error(
+        "the provider does not offer this model ({message}); choose another model for this chat"
+    )]
+    ModelNotFound { message: String },
+    #[error("the conversation is too long for this model ({message}); start a new chat, reply to an earlier message, or choose a model with a longer context")]
+    ContextTooLong { message: String },
+    #[error(
+        "the provider refused to answer ({reason}); rephrase the message or choose another model"
+    )]
+    Blocked { reason: String },
 }
 
-/// Environment variables of the OpenAI-compatible provider (see the manifest's
-/// environment handler, which must allow them).
+/// Environment variables of the providers (see the manifests' environment handlers,
+/// which must allow them).
 pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
 pub const OPENAI_BASE_URL: &str = "OPENAI_BASE_URL";
 pub const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+pub const ANTHROPIC_API_KEY: &str = "ANTHROPIC_API_KEY";
+pub const ANTHROPIC_BASE_URL: &str = "ANTHROPIC_BASE_URL";
+pub const ANTHROPIC_DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+/// The reply length asked of Anthropic (which requires one) when a chat sets none.
+pub const ANTHROPIC_DEFAULT_MAX_TOKENS: u32 = 4096;
+pub const GEMINI_API_KEY: &str = "GEMINI_API_KEY";
+pub const GEMINI_BASE_URL: &str = "GEMINI_BASE_URL";
+pub const GEMINI_DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
+pub const OPENROUTER_API_KEY: &str = "OPENROUTER_API_KEY";
+pub const OPENROUTER_BASE_URL: &str = "OPENROUTER_BASE_URL";
+pub const OPENROUTER_DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
 
 /// Every variable a worker may read: the worker manifest's environment allowlist.
-pub const ENV_VARS: &[&str] = &[OPENAI_API_KEY, OPENAI_BASE_URL];
+pub const ENV_VARS: &[&str] = &[
+    OPENAI_API_KEY,
+    OPENAI_BASE_URL,
+    ANTHROPIC_API_KEY,
+    ANTHROPIC_BASE_URL,
+    GEMINI_API_KEY,
+    GEMINI_BASE_URL,
+    OPENROUTER_API_KEY,
+    OPENROUTER_BASE_URL,
+];
 
 /// Providers that answer inside the chat actor, with no HTTP call and no worker.
 pub fn answers_offline(provider: &str) -> bool {
     provider == "demo"
 }
 
-/// Builds the provider a chat names, reading its credentials from the environment at
-/// call time so no key is ever kept in actor state.
-pub fn resolve<E: Env>(host: &E, provider: &str) -> Result<Box<dyn Provider>, ProviderError> {
-    match provider {
-        "demo" => Ok(Box::new(Demo)),
-        "openai" => {
-            let api_key = host
-                .env_var(OPENAI_API_KEY)
-                .filter(|key| !key.trim().is_empty())
-                .ok_or_else(|| ProviderError::NotConfigured {
-                    provider: "OpenAI-compatible".to_string(),
-                    hint: format!("set {OPENAI_API_KEY} in the environment of theater-server"),
-                })?;
-            let base_url = host
-                .env_var(OPENAI_BASE_URL)
-                .filter(|url| !url.trim().is_empty())
-                .unwrap_or_else(|| OPENAI_DEFAULT_BASE_URL.to_string());
-            Ok(Box::new(OpenAi::new(&base_url, api_key.trim())?))
-        }
-        other => Err(ProviderError::NotConfigured {
-            provider: other.to_string(),
-            hint: "this provider is not built into the actor".to_string(),
+/// How an HTTP provider is configured from the environment.
+struct HttpSpec {
+    id: &'static str,
+    name: &'static str,
+    key_var: &'static str,
+    base_var: &'static str,
+    default_base: &'static str,
+    /// An OpenAI-compatible server on this machine (Ollama, vLLM) needs no key.
+    key_optional_on_loopback: bool,
+}
+
+const HTTP_PROVIDERS: &[HttpSpec] = &[
+    HttpSpec {
+        id: "openai",
+        name: "OpenAI-compatible",
+        key_var: OPENAI_API_KEY,
+        base_var: OPENAI_BASE_URL,
+        default_base: OPENAI_DEFAULT_BASE_URL,
+        key_optional_on_loopback: true,
+    },
+    HttpSpec {
+        id: "anthropic",
+        name: "Anthropic",
+        key_var: ANTHROPIC_API_KEY,
+        base_var: ANTHROPIC_BASE_URL,
+        default_base: ANTHROPIC_DEFAULT_BASE_URL,
+        key_optional_on_loopback: false,
+    },
+    HttpSpec {
+        id: "gemini",
+        name: "Gemini",
+        key_var: GEMINI_API_KEY,
+        base_var: GEMINI_BASE_URL,
+        default_base: GEMINI_DEFAULT_BASE_URL,
+        key_optional_on_loopback: false,
+    },
+    HttpSpec {
+        id: "openrouter",
+        name: "OpenRouter",
+        key_var: OPENROUTER_API_KEY,
+        base_var: OPENROUTER_BASE_URL,
+        default_base: OPENROUTER_DEFAULT_BASE_URL,
+        key_optional_on_loopback: false,
+    },
+];
+
+/// Where an HTTP provider is and the key it takes (empty: none needed).
+struct Endpoint {
+    base_url: String,
+    api_key: String,
+}
+
+/// Reads an HTTP provider's configuration, without building the provider: the chat
+/// actor only asks whether one is configured, so none of their code is linked into it.
+fn endpoint<E: Env>(host: &E, spec: &HttpSpec) -> Result<Endpoint, ProviderError> {
+    let base_url = host
+        .env_var(spec.base_var)
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(|| spec.default_base.to_string());
+    let base_url = wire::base_url(&base_url, spec.name, spec.base_var)?;
+    let api_key = host
+        .env_var(spec.key_var)
+        .map(|key| key.trim().to_string())
+        .filter(|key| !key.is_empty());
+    match api_key {
+        Some(api_key) => Ok(Endpoint { base_url, api_key }),
+        None if spec.key_optional_on_loopback && wire::is_loopback(&base_url) => Ok(Endpoint {
+            base_url,
+            api_key: String::new(),
+        }),
+        None => Err(ProviderError::NotConfigured {
+            provider: spec.name.to_string(),
+            hint: format!("set {} in the environment of theater-server", spec.key_var),
         }),
     }
 }
 
-/// Whether a provider can answer now, and if not, why.
+fn spec(provider: &str) -> Result<&'static HttpSpec, ProviderError> {
+    HTTP_PROVIDERS
+        .iter()
+        .find(|spec| spec.id == provider)
+        .ok_or_else(|| ProviderError::NotConfigured {
+            provider: provider.to_string(),
+            hint: "this provider is not built into the actor".to_string(),
+        })
+}
+
+/// Builds the provider a chat names, reading its credentials from the environment at
+/// call time so no key is ever kept in actor state.
+pub fn resolve<E: Env>(host: &E, provider: &str) -> Result<Box<dyn Provider>, ProviderError> {
+    if answers_offline(provider) {
+        return Ok(Box::new(Demo));
+    }
+    let Endpoint { base_url, api_key } = endpoint(host, spec(provider)?)?;
+    Ok(match provider {
+        "anthropic" => Box::new(Anthropic::new(
+            &base_url,
+            &api_key,
+            ANTHROPIC_DEFAULT_MAX_TOKENS,
+        )?),
+        "gemini" => Box::new(Gemini::new(&base_url, &api_key)?),
+        "openrouter" => Box::new(OpenRouter::new(&base_url, &api_key)?),
+        // "openai", the only other entry of HTTP_PROVIDERS.
+        _ => Box::new(OpenAi::new(&base_url, &api_key)?),
+    })
+}
+
+/// Whether a provider can answer now, and if not, why. Reads the environment only.
 pub fn availability<E: Env>(host: &E, provider: &str) -> Result<(), String> {
-    resolve(host, provider)
+    if answers_offline(provider) {
+        return Ok(());
+    }
+    spec(provider)
+        .and_then(|spec| endpoint(host, spec))
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
@@ -120,9 +304,10 @@ pub fn complete<O: Outbound>(
     host: &O,
     provider: &dyn Provider,
     model: &str,
+    settings: &Settings,
     turns: &[Turn],
 ) -> Result<Completion, ProviderError> {
-    match provider.prepare(model, turns)? {
+    match provider.prepare(model, settings, turns)? {
         Prepared::Answered(completion) => Ok(completion),
         Prepared::Send(request) => {
             let response =
@@ -145,48 +330,4 @@ pub(crate) fn excerpt(text: &str, max_chars: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::port::fake::FakeHost;
-
-    #[test]
-    fn openai_needs_a_key_and_says_which_variable() {
-        let host = FakeHost::new();
-        let error = resolve(&host, "openai").err().unwrap();
-        assert!(error.to_string().contains("OPENAI_API_KEY"), "{error}");
-        host.set_env(OPENAI_API_KEY, "  ");
-        assert!(resolve(&host, "openai").is_err());
-        host.set_env(OPENAI_API_KEY, "sk-test");
-        assert!(resolve(&host, "openai").is_ok());
-        assert!(resolve(&host, "demo").is_ok());
-        assert!(availability(&host, "elsewhere").is_err());
-    }
-
-    #[test]
-    fn transport_failures_become_unreachable() {
-        let host = FakeHost::new();
-        host.set_env(OPENAI_API_KEY, "sk-test");
-        host.reply_with(Err(crate::port::HostError::new(
-            "send-http",
-            "connection refused",
-        )));
-        let provider = resolve(&host, "openai").unwrap();
-        let turns = [Turn {
-            role: Role::User,
-            content: "hi".into(),
-        }];
-        let error = complete(&host, provider.as_ref(), "gpt-4o-mini", &turns).unwrap_err();
-        assert_eq!(
-            error,
-            ProviderError::Unreachable {
-                detail: "connection refused".into()
-            }
-        );
-    }
-
-    #[test]
-    fn excerpts_cut_on_characters() {
-        assert_eq!(excerpt("  héllo  ", 10), "héllo");
-        assert_eq!(excerpt("ééééé", 2), "éé…");
-    }
-}
+mod tests;

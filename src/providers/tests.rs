@@ -1,0 +1,211 @@
+//! Configuration from the environment, settings and the error shape.
+
+use super::*;
+use crate::port::fake::FakeHost;
+
+#[test]
+fn openai_needs_a_key_and_says_which_variable() {
+    let host = FakeHost::new();
+    let error = resolve(&host, "openai").err().unwrap();
+    assert!(error.to_string().contains("OPENAI_API_KEY"), "{error}");
+    host.set_env(OPENAI_API_KEY, "  ");
+    assert!(resolve(&host, "openai").is_err());
+    host.set_env(OPENAI_API_KEY, "sk-test");
+    assert!(resolve(&host, "openai").is_ok());
+    assert!(resolve(&host, "demo").is_ok());
+    assert!(availability(&host, "elsewhere").is_err());
+}
+
+#[test]
+fn every_http_provider_names_its_key_variable_until_it_is_set() {
+    let host = FakeHost::new();
+    assert_eq!(availability(&host, "demo"), Ok(()));
+    for (id, key, base) in [
+        ("openai", OPENAI_API_KEY, OPENAI_BASE_URL),
+        ("anthropic", ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL),
+        ("gemini", GEMINI_API_KEY, GEMINI_BASE_URL),
+        ("openrouter", OPENROUTER_API_KEY, OPENROUTER_BASE_URL),
+    ] {
+        assert!(ENV_VARS.contains(&key) && ENV_VARS.contains(&base));
+        let hint = availability(&host, id).unwrap_err();
+        assert!(hint.contains(key), "{id}: {hint}");
+        host.set_env(key, "key-0123456789");
+        assert_eq!(availability(&host, id), Ok(()), "{id}");
+        assert!(resolve(&host, id).is_ok(), "{id}");
+        host.set_env(base, "not a url");
+        let hint = availability(&host, id).unwrap_err();
+        assert!(hint.contains(base), "{id}: {hint}");
+        assert!(resolve(&host, id).is_err(), "{id}");
+        host.set_env(base, " ");
+        assert_eq!(
+            availability(&host, id),
+            Ok(()),
+            "{id}: blank means the default"
+        );
+    }
+    assert_eq!(ENV_VARS.len(), 8);
+}
+
+#[test]
+fn the_providers_use_their_documented_endpoints_by_default() {
+    let host = FakeHost::new();
+    let turns = [Turn {
+        role: Role::User,
+        content: "hi".into(),
+    }];
+    for (id, key, model, uri) in [
+        ("openai", OPENAI_API_KEY, "gpt-4o-mini", "https://api.openai.com/v1/chat/completions"),
+        ("anthropic", ANTHROPIC_API_KEY, "claude-haiku-4-5", "https://api.anthropic.com/v1/messages"),
+        (
+            "gemini",
+            GEMINI_API_KEY,
+            "gemini-2.5-flash",
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent",
+        ),
+        ("openrouter", OPENROUTER_API_KEY, "openai/gpt-4o", "https://openrouter.ai/api/v1/chat/completions"),
+    ] {
+        host.set_env(key, "key-0123456789");
+        let provider = resolve(&host, id).unwrap();
+        let Prepared::Send(request) = provider
+            .prepare(model, &Settings::default(), &turns)
+            .unwrap()
+        else {
+            panic!("{id} sends a request");
+        };
+        assert_eq!(request.uri, uri);
+    }
+}
+
+#[test]
+fn a_local_openai_compatible_server_needs_no_key() {
+    let host = FakeHost::new();
+    host.set_env(OPENAI_BASE_URL, "http://localhost:11434/v1");
+    assert_eq!(availability(&host, "openai"), Ok(()));
+    let provider = resolve(&host, "openai").unwrap();
+    let Prepared::Send(request) = provider
+        .prepare("llama3", &Settings::default(), &[])
+        .unwrap()
+    else {
+        panic!("an HTTP provider sends a request");
+    };
+    assert_eq!(request.header("authorization"), None);
+    host.set_env(OPENAI_BASE_URL, "https://ollama.example.com/v1");
+    assert!(availability(&host, "openai")
+        .unwrap_err()
+        .contains(OPENAI_API_KEY));
+    // Only the OpenAI-compatible provider goes without a key.
+    host.set_env(ANTHROPIC_BASE_URL, "http://127.0.0.1:9");
+    assert!(availability(&host, "anthropic").is_err());
+}
+
+#[test]
+fn settings_are_checked_against_their_ranges() {
+    assert_eq!(Settings::default().validate(), Ok(()));
+    let full = Settings {
+        system: Some("x".repeat(MAX_SYSTEM_CHARS)),
+        temperature: Some(2.0),
+        max_tokens: Some(MAX_OUTPUT_TOKENS),
+    };
+    assert_eq!(full.validate(), Ok(()));
+    for temperature in [-0.1, 2.01, f64::NAN, f64::INFINITY] {
+        let error = Settings {
+            temperature: Some(temperature),
+            ..Settings::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(error.contains("from 0 to 2"), "{error}");
+    }
+    for max_tokens in [0, MAX_OUTPUT_TOKENS + 1] {
+        let error = Settings {
+            max_tokens: Some(max_tokens),
+            ..Settings::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(error.contains("from 1 to 200000"), "{error}");
+    }
+    let error = Settings {
+        system: Some("é".repeat(MAX_SYSTEM_CHARS + 1)),
+        ..Settings::default()
+    }
+    .validate()
+    .unwrap_err();
+    assert!(error.contains("20000 characters"), "{error}");
+}
+
+#[test]
+fn settings_serialize_only_what_is_set() {
+    assert_eq!(serde_json::to_string(&Settings::default()).unwrap(), "{}");
+    let settings: Settings = serde_json::from_str(r#"{"temperature":0.5}"#).unwrap();
+    assert_eq!(settings.temperature, Some(0.5));
+    assert_eq!((settings.system, settings.max_tokens), (None, None));
+}
+
+#[test]
+fn errors_keep_their_json_shape() {
+    let error = ProviderError::Overloaded {
+        status: 529,
+        message: "Overloaded".into(),
+        retry_after: None,
+    };
+    let json = serde_json::to_value(&error).unwrap();
+    assert_eq!(json["kind"], "overloaded");
+    assert_eq!(
+        serde_json::from_value::<ProviderError>(json).unwrap(),
+        error
+    );
+    for (error, kind) in [
+        (
+            ProviderError::ModelNotFound {
+                message: "m".into(),
+            },
+            "model_not_found",
+        ),
+        (
+            ProviderError::ContextTooLong {
+                message: "m".into(),
+            },
+            "context_too_long",
+        ),
+        (ProviderError::Blocked { reason: "r".into() }, "blocked"),
+        (ProviderError::Empty, "empty"),
+    ] {
+        assert_eq!(serde_json::to_value(&error).unwrap()["kind"], kind);
+    }
+}
+
+#[test]
+fn transport_failures_become_unreachable() {
+    let host = FakeHost::new();
+    host.set_env(OPENAI_API_KEY, "sk-test");
+    host.reply_with(Err(crate::port::HostError::new(
+        "send-http",
+        "connection refused",
+    )));
+    let provider = resolve(&host, "openai").unwrap();
+    let turns = [Turn {
+        role: Role::User,
+        content: "hi".into(),
+    }];
+    let error = complete(
+        &host,
+        provider.as_ref(),
+        "gpt-4o-mini",
+        &Settings::default(),
+        &turns,
+    )
+    .unwrap_err();
+    assert_eq!(
+        error,
+        ProviderError::Unreachable {
+            detail: "connection refused".into()
+        }
+    );
+}
+
+#[test]
+fn excerpts_cut_on_characters() {
+    assert_eq!(excerpt("  héllo  ", 10), "héllo");
+    assert_eq!(excerpt("ééééé", 2), "éé…");
+}

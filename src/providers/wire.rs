@@ -1,0 +1,286 @@
+//! Pieces the HTTP providers share: base URLs, the API key, the shape of a
+//! conversation and of an upstream error object.
+
+use super::{excerpt, ProviderError, Turn};
+use crate::chats::Role;
+use crate::port::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::Value;
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Longest upstream text passed on in an error.
+const MAX_UPSTREAM_CHARS: usize = 300;
+
+/// An API key. `{:?}` never shows it, and [`ApiKey::scrub`] masks it out of any text
+/// that came back from a provider.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct ApiKey(String);
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl ApiKey {
+    pub(crate) fn new(key: &str) -> Self {
+        Self(key.trim().to_string())
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Upstream text, key masked first and then shortened, so a cut never leaves part
+    /// of the key behind.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        if self.0.len() >= 4 {
+            excerpt(&text.replace(&self.0, "[redacted]"), MAX_UPSTREAM_CHARS)
+        } else {
+            excerpt(text, MAX_UPSTREAM_CHARS)
+        }
+    }
+
+    /// A serde error, which quotes the offending value (possibly an echoed key).
+    pub(crate) fn malformed(&self, error: &serde_json::Error) -> ProviderError {
+        ProviderError::Malformed {
+            detail: self.scrub(&error.to_string()),
+        }
+    }
+}
+
+/// A base URL without its trailing slashes, if it is an http(s) URL.
+pub(crate) fn base_url(url: &str, provider: &str, variable: &str) -> Result<String, ProviderError> {
+    let base = url.trim().trim_end_matches('/');
+    let scheme_ok = base.starts_with("http://") || base.starts_with("https://");
+    if !scheme_ok || base.contains(char::is_whitespace) {
+        return Err(ProviderError::NotConfigured {
+            provider: provider.to_string(),
+            hint: format!("{variable} must be an http:// or https:// URL"),
+        });
+    }
+    Ok(base.to_string())
+}
+
+/// Whether a URL's host is this machine: `localhost`, 127.0.0.0/8 or `[::1]`.
+pub(crate) fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(bracketed) = host_port.strip_prefix('[') {
+        let host = bracketed.split(']').next().unwrap_or_default();
+        return host.parse::<Ipv6Addr>().is_ok_and(|ip| ip.is_loopback());
+    }
+    let host = host_port.split(':').next().unwrap_or_default();
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is ignored).
+pub(crate) fn retry_after(response: &HttpResponse) -> Option<u64> {
+    response
+        .header("retry-after")
+        .and_then(|value| value.trim().parse().ok())
+}
+
+/// The conversation as strictly alternating turns starting with the user, as the
+/// Anthropic and Gemini APIs want it: leading assistant turns are dropped and
+/// consecutive turns of one role are joined.
+pub(crate) fn alternating(turns: &[Turn]) -> Vec<(Role, String)> {
+    let mut merged: Vec<(Role, String)> = Vec::new();
+    for turn in turns.iter().skip_while(|turn| turn.role == Role::Assistant) {
+        match merged.last_mut() {
+            Some((role, content)) if *role == turn.role => {
+                content.push_str("\n\n");
+                content.push_str(&turn.content);
+            }
+            _ => merged.push((turn.role, turn.content.clone())),
+        }
+    }
+    merged
+}
+
+/// Whether an upstream message says the prompt is longer than the model's context.
+pub(crate) fn mentions_context_limit(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    [
+        "context length",
+        "context_length",
+        "context window",
+        "prompt is too long",
+    ]
+    .iter()
+    .any(|needle| message.contains(needle))
+}
+
+/// The `error` object of an error reply, with the fields any provider uses.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct WireError {
+    #[serde(default)]
+    pub message: String,
+    /// Anthropic's and OpenAI's `type` (see [`WireError::kind`]).
+    #[serde(default, rename = "type")]
+    kind: Option<Value>,
+    /// OpenAI's string code, OpenRouter's and Gemini's numeric one.
+    #[serde(default)]
+    pub code: Option<Value>,
+    /// Gemini's canonical status (see [`WireError::status`]).
+    #[serde(default)]
+    status: Option<Value>,
+    #[serde(default)]
+    pub metadata: Option<Value>,
+    #[serde(default)]
+    pub details: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ErrorField {
+    Object(WireError),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    error: ErrorField,
+}
+
+impl WireError {
+    /// The `error` object of a body, or the body itself as the message.
+    pub(crate) fn read(body: &[u8]) -> Self {
+        match serde_json::from_slice::<Envelope>(body) {
+            Ok(Envelope {
+                error: ErrorField::Object(error),
+            }) => error,
+            Ok(Envelope {
+                error: ErrorField::Text(message),
+            }) => Self {
+                message,
+                ..Self::default()
+            },
+            Err(_) => Self {
+                message: String::from_utf8_lossy(body).into_owned(),
+                ..Self::default()
+            },
+        }
+    }
+
+    /// Anthropic's and OpenAI's `type` (`overloaded_error`, ...), if a string.
+    pub(crate) fn kind(&self) -> Option<&str> {
+        self.kind.as_ref().and_then(Value::as_str)
+    }
+
+    /// Gemini's canonical status (`NOT_FOUND`, ...), if a string: Azure sends a number.
+    pub(crate) fn status(&self) -> Option<&str> {
+        self.status.as_ref().and_then(Value::as_str)
+    }
+
+    /// `code` as text, whether a string or a number.
+    pub(crate) fn code_text(&self) -> Option<String> {
+        match &self.code {
+            Some(Value::String(code)) => Some(code.clone()),
+            Some(Value::Number(code)) => Some(code.to_string()),
+            _ => None,
+        }
+    }
+
+    /// `code` as an HTTP status, whether a number or digits in a string.
+    pub(crate) fn code_status(&self) -> Option<u16> {
+        self.code_text().and_then(|code| code.trim().parse().ok())
+    }
+}
+
+/// A JSON `POST` with the given headers.
+pub(crate) fn post_json(
+    uri: String,
+    mut headers: Vec<(String, String)>,
+    body: &Value,
+) -> HttpRequest {
+    headers.push(("Content-Type".to_string(), "application/json".to_string()));
+    headers.push(("Accept".to_string(), "application/json".to_string()));
+    HttpRequest {
+        method: "POST".to_string(),
+        uri,
+        headers,
+        body: body.to_string().into_bytes(),
+    }
+}
+
+/// A 404: the model when the message names one, otherwise a wrong base URL or path.
+pub(crate) fn not_found(status: u16, message: String) -> ProviderError {
+    if message.to_ascii_lowercase().contains("model") {
+        ProviderError::ModelNotFound { message }
+    } else {
+        ProviderError::Rejected { status, message }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_never_leaves_part_of_the_key() {
+        let key = ApiKey::new("sk-abcdefghijklmnop");
+        let text = format!("{}{}", "x".repeat(295), "sk-abcdefghijklmnop");
+        let scrubbed = key.scrub(&text);
+        assert!(!scrubbed.contains("sk-abc"), "{scrubbed}");
+        assert_eq!(format!("{key:?}"), "[redacted]");
+        // A key too short to mask safely is left alone rather than shredding the text.
+        assert_eq!(ApiKey::new("ab").scrub("a b ab"), "a b ab");
+    }
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for url in [
+            "http://localhost",
+            "http://LOCALHOST:1234/v1",
+            "http://127.0.0.1",
+            "https://127.255.0.9:8443/x",
+            "http://[::1]:11434/v1",
+            "http://me:pw@localhost/v1",
+        ] {
+            assert!(is_loopback(url), "{url}");
+        }
+        for url in [
+            "http://localhost.evil.com",
+            "http://127.0.0.1.nip.io/v1",
+            "http://[::2]/",
+            "http://10.0.0.1/",
+            "http://localhost@example.com/",
+            "https://example.com/?next=http://localhost",
+            "http://0.0.0.0/",
+        ] {
+            assert!(!is_loopback(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn error_objects_of_every_shape_are_read() {
+        let anthropic = WireError::read(
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        );
+        assert_eq!(anthropic.kind(), Some("overloaded_error"));
+        assert_eq!(anthropic.message, "Overloaded");
+        let gemini =
+            WireError::read(br#"{"error":{"code":404,"message":"m","status":"NOT_FOUND"}}"#);
+        assert_eq!(
+            (gemini.code_status(), gemini.status()),
+            (Some(404), Some("NOT_FOUND"))
+        );
+        let openai = WireError::read(br#"{"error":{"message":"m","code":"invalid_api_key"}}"#);
+        assert_eq!(openai.code_text().as_deref(), Some("invalid_api_key"));
+        assert_eq!(openai.code_status(), None);
+        assert_eq!(WireError::read(br#"{"error":"plain"}"#).message, "plain");
+        assert_eq!(WireError::read(b"<html>").message, "<html>");
+        assert_eq!(
+            WireError::read(br#"{"error":{"message":5}}"#).message,
+            r#"{"error":{"message":5}}"#
+        );
+    }
+}
