@@ -69,8 +69,12 @@ impl Row {
 
 struct Bench {
     theater: Theater,
+    manifest: PathBuf,
     chat_actor: String,
     client: Client,
+    /// A second actor on the same store, restarted at each size, whose event chain is
+    /// short enough to read back: it counts the store calls of each request.
+    counter: Option<(String, Client)>,
     floor: Client,
     rows: Vec<Row>,
 }
@@ -114,11 +118,12 @@ impl Bench {
     /// Store calls of one request, counted in the actor's event chain (two events per
     /// call: the call and its result), between its `handle-request` events.
     fn store_calls(&self, method: &str, path: &str, body: Option<Value>) -> Option<usize> {
-        self.client.call(method, path, body);
-        self.client.call("GET", "/api/health", None);
+        let (actor, client) = self.counter.as_ref()?;
+        client.call(method, path, body);
+        client.call("GET", "/api/health", None);
         let out = self.theater.cli(&[
             "events",
-            &self.chat_actor,
+            actor,
             "--address",
             &self.theater.address,
             "--format",
@@ -147,6 +152,16 @@ impl Bench {
             }
         }
         None
+    }
+
+    /// Starts a fresh counting actor on the store "bench" (stopping the last one).
+    fn recount(&mut self) {
+        if let Some((id, _)) = self.counter.take() {
+            self.theater.stop_actor(&id);
+        }
+        let manifest = self.manifest.clone();
+        let (id, port, _) = start_timed(&mut self.theater, &manifest, "bench");
+        self.counter = Some((id, Client::new(port)));
     }
 
     fn post(&self, chat: &str, n: usize, text: &str) {
@@ -278,12 +293,37 @@ fn main() {
     let client = Client::new(port);
     let mut b = Bench {
         theater,
+        manifest: manifest.clone(),
         chat_actor,
         client,
         floor,
+        counter: None,
         rows: Vec::new(),
     };
     let mut scaling = Vec::new();
+
+    // Memory and log retained by a fixed workload, first, on the fresh server.
+    println!("memory: 1,000 posts + 400 page reads");
+    let pid = b.theater.server_pid().unwrap();
+    let log = b.theater.home.join("server.out");
+    let fresh = b.client.expect(
+        201,
+        "POST",
+        "/api/chats",
+        Some(json!({ "title": "memory" })),
+    );
+    let fresh = fresh["id"].as_str().unwrap().to_string();
+    let (rss_before, log_before) = (rss_kib(pid), file_len(&log));
+    b.post(&fresh, 1_000, "memory");
+    for _ in 0..400 {
+        b.client
+            .expect(200, "GET", &format!("/api/messages?chat={fresh}"), None);
+    }
+    let (rss_after, log_after) = (rss_kib(pid), file_len(&log));
+    let rss_growth_mib = (rss_after.saturating_sub(rss_before)) as f64 / 1024.0;
+    let log_per_request = (log_after - log_before) as f64 / 1_400.0;
+    println!("  theater-server RSS {rss_before} -> {rss_after} KiB (+{rss_growth_mib:.1} MiB); its log {log_per_request:.0} B per request (theater's own, --log-stdout)");
+    b.recount();
 
     println!("routes (one keep-alive client, {RUNS} runs after {WARMUP}):");
     b.route("GET /api/health", "GET", "/api/health", None, 200);
@@ -321,6 +361,7 @@ fn main() {
         println!("history of {size} messages:");
         b.post(&chat, size - have, "filler");
         have = size;
+        b.recount();
         let newest = format!("/api/messages?chat={chat}");
         b.route(
             &format!("GET /api/messages newest page ({size})"),
@@ -367,6 +408,7 @@ fn main() {
             chats += 1;
         }
         println!("{size} chats:");
+        b.recount();
         b.route(
             &format!("GET /api/chats ({size} chats)"),
             "GET",
@@ -390,28 +432,6 @@ fn main() {
         );
         rates.push(json!({ "clients": clients, "req_per_s": ours, "floor_req_per_s": floor_rate }));
     }
-
-    // Memory and log retained by a fixed workload on a fresh chat.
-    println!("memory: 1,000 posts + 400 page reads");
-    let pid = b.theater.server_pid().unwrap();
-    let log = b.theater.home.join("server.out");
-    let fresh = b.client.expect(
-        201,
-        "POST",
-        "/api/chats",
-        Some(json!({ "title": "memory" })),
-    );
-    let fresh = fresh["id"].as_str().unwrap().to_string();
-    let (rss_before, log_before) = (rss_kib(pid), file_len(&log));
-    b.post(&fresh, 1_000, "memory");
-    for _ in 0..400 {
-        b.client
-            .expect(200, "GET", &format!("/api/messages?chat={fresh}"), None);
-    }
-    let (rss_after, log_after) = (rss_kib(pid), file_len(&log));
-    let rss_growth_mib = (rss_after.saturating_sub(rss_before)) as f64 / 1024.0;
-    let log_per_request = (log_after - log_before) as f64 / 1_400.0;
-    println!("  theater-server RSS +{rss_growth_mib:.1} MiB; its log {log_per_request:.0} B per request (theater's own, --log-stdout)");
 
     // Start time with 10,000 messages: stop the actor and start it on the same store.
     b.theater.stop_actor(&b.chat_actor.clone());
@@ -517,7 +537,7 @@ fn chart(out: &Path, rows: &[Row]) {
         .collect();
     std::fs::write(out.join("bench.dat"), data).unwrap();
     let script = format!(
-        "set terminal png size 1200,700\nset output '{}'\nset style data histograms\nset style fill solid\nset ylabel 'p50 ms'\nset xtics rotate by -35\nset key top left\nplot '{}' using 2:xtic(1) title 'chat actor', '' using 3 title 'floor, same bytes'\n",
+        "set terminal png size 1200,700; set output '{}'; set style data histograms; set style fill solid; set ylabel 'p50 ms'; set xtics rotate by -35; set key top left; plot '{}' using 2:xtic(1) title 'chat actor', '' using 3 title 'floor, same bytes'",
         out.join("bench.png").display(),
         out.join("bench.dat").display()
     );
