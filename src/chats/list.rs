@@ -89,10 +89,6 @@ impl Shard {
         self.chats.retain(|s| &s.id != id);
         self.chats.len() != before
     }
-
-    pub fn contains(&self, id: &ChatId) -> bool {
-        self.chats.iter().any(|s| &s.id == id)
-    }
 }
 
 pub fn shard_of(id: &ChatId) -> u64 {

@@ -1,31 +1,21 @@
 //! Wire examples from the Messages API reference and its errors page.
 
 use super::*;
+use crate::providers::tests::turn;
 
-const KEY: &str = "sk-ant-api03-test-0123456789";
+const KEY: &str = "test-anthropic-key-0123456789";
 
 fn provider() -> Anthropic {
     Anthropic::new("http://127.0.0.1:9/", KEY, 4096).unwrap()
 }
 
 fn response(status: u16, body: &str) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: vec![("retry-after".into(), "12".into())],
-        body: body.as_bytes().to_vec(),
-    }
+    crate::providers::tests::reply(status, Some("12"), body)
 }
 
 fn error_body(kind: &str, message: &str) -> String {
     json!({"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_011"})
         .to_string()
-}
-
-fn turn(role: Role, content: &str) -> Turn {
-    Turn {
-        role,
-        content: content.into(),
-    }
 }
 
 fn prepare(settings: &Settings, turns: &[Turn]) -> (crate::port::HttpRequest, Value) {

@@ -2,30 +2,20 @@
 //! troubleshooting page.
 
 use super::*;
+use crate::providers::tests::turn;
 
-const KEY: &str = "AIzaSyTest-0123456789abcdef";
+const KEY: &str = "test-gemini-key-0123456789abcdef";
 
 fn provider() -> Gemini {
     Gemini::new("http://127.0.0.1:9/", KEY).unwrap()
 }
 
 fn response(status: u16, body: &str) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: vec![],
-        body: body.as_bytes().to_vec(),
-    }
+    crate::providers::tests::reply(status, None, body)
 }
 
 fn error_body(code: u16, status: &str, message: &str) -> String {
     json!({"error": {"code": code, "message": message, "status": status}}).to_string()
-}
-
-fn turn(role: Role, content: &str) -> Turn {
-    Turn {
-        role,
-        content: content.into(),
-    }
 }
 
 fn prepare(model: &str, settings: &Settings, turns: &[Turn]) -> (crate::port::HttpRequest, Value) {

@@ -1,6 +1,7 @@
 //! Wire examples from the OpenAI chat completions reference and its error codes.
 
 use super::*;
+use crate::providers::tests::turn;
 
 const KEY: &str = "sk-test-0123456789";
 
@@ -9,18 +10,7 @@ fn provider() -> OpenAi {
 }
 
 fn response(status: u16, body: &str) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: vec![("Retry-After".into(), "7".into())],
-        body: body.as_bytes().to_vec(),
-    }
-}
-
-fn turn(role: Role, content: &str) -> Turn {
-    Turn {
-        role,
-        content: content.into(),
-    }
+    crate::providers::tests::reply(status, Some("7"), body)
 }
 
 fn request(provider: &OpenAi, settings: &Settings) -> (crate::port::HttpRequest, Value) {

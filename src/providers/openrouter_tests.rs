@@ -4,18 +4,14 @@ use super::*;
 use crate::chats::{Role, Usage};
 use serde_json::json;
 
-const KEY: &str = "sk-or-v1-test-0123456789";
+const KEY: &str = "test-openrouter-key-0123456789";
 
 fn provider() -> OpenRouter {
     OpenRouter::new("http://127.0.0.1:9/api/v1/", KEY).unwrap()
 }
 
 fn response(status: u16, body: &str) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: vec![("Retry-After".into(), "3".into())],
-        body: body.as_bytes().to_vec(),
-    }
+    crate::providers::tests::reply(status, Some("3"), body)
 }
 
 fn error_body(code: u16, message: &str) -> String {

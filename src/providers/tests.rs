@@ -3,6 +3,24 @@
 use super::*;
 use crate::port::fake::FakeHost;
 
+/// A provider's HTTP reply, with a `Retry-After` header when given.
+pub(super) fn reply(status: u16, retry_after: Option<&str>, body: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: retry_after
+            .map(|after| vec![("Retry-After".to_string(), after.to_string())])
+            .unwrap_or_default(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+pub(super) fn turn(role: Role, content: &str) -> Turn {
+    Turn {
+        role,
+        content: content.into(),
+    }
+}
+
 #[test]
 fn openai_needs_a_key_and_says_which_variable() {
     let host = FakeHost::new();
