@@ -1,32 +1,77 @@
-//! The provider and model catalog, compiled in from `assets/models.toml`.
+//! The provider and model catalog: `assets/models.toml` compiled in, plus the
+//! user's additions and overrides from the init state (`"catalog"`, same format), so
+//! models and prices change without a rebuild.
 
 use serde::Deserialize;
 use thiserror::Error;
 
 const CATALOG_TOML: &str = include_str!("../assets/models.toml");
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
     pub default_provider: String,
     pub providers: Vec<ProviderEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderEntry {
     pub id: String,
     pub name: String,
     /// Whether model ids outside `models` are accepted.
     pub open_model_list: bool,
+    /// The highest temperature the provider takes (Anthropic: 1).
+    #[serde(default = "default_max_temperature")]
+    pub max_temperature: f64,
     pub models: Vec<ModelEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+fn default_max_temperature() -> f64 {
+    crate::providers::MAX_TEMPERATURE
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelEntry {
     pub id: String,
     pub name: String,
+    /// Tokens the model reads at most.
+    #[serde(default)]
+    pub context_window: Option<u64>,
+    /// The longest reply it writes.
+    #[serde(default)]
+    pub max_output_tokens: Option<u32>,
+    /// US dollars per million input tokens.
+    #[serde(default)]
+    pub input_price: Option<f64>,
+    /// US dollars per million output tokens.
+    #[serde(default)]
+    pub output_price: Option<f64>,
+}
+
+/// What the user's catalog adds: providers to change (by id) and their models (by id).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Overlay {
+    #[serde(default)]
+    default_provider: Option<String>,
+    #[serde(default)]
+    providers: Vec<ProviderOverlay>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderOverlay {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    open_model_list: Option<bool>,
+    #[serde(default)]
+    max_temperature: Option<f64>,
+    #[serde(default)]
+    models: Vec<ModelEntry>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -39,7 +84,12 @@ pub enum CatalogError {
     NoModels(String),
     #[error("provider {provider:?} has no model {model:?}")]
     UnknownModel { provider: String, model: String },
+    #[error("the catalog in the init state (\"catalog\") is invalid: {0}")]
+    BadOverlay(String),
 }
+
+/// The cost of a reply in billionths of a US dollar (integers add up exactly).
+pub type NanoUsd = u64;
 
 /// Longest model id accepted from a request.
 pub const MAX_MODEL_ID: usize = 200;
@@ -52,10 +102,110 @@ impl Catalog {
     pub fn parse(text: &str) -> Result<Self, CatalogError> {
         let catalog: Self =
             toml::from_str(text).map_err(|error| CatalogError::Invalid(error.to_string()))?;
-        catalog
-            .first_model(&catalog.default_provider)
-            .map_err(|e| CatalogError::Invalid(format!("default_provider: {e}")))?;
+        catalog.validate().map_err(CatalogError::Invalid)?;
         Ok(catalog)
+    }
+
+    /// The built-in catalog with the user's `overlay` (TOML, the format of
+    /// `assets/models.toml`) applied: a provider or model with a known id is changed
+    /// field by field, a new one is added. Errors name the line of the overlay.
+    pub fn with_overlay(overlay: Option<&str>) -> Result<Self, CatalogError> {
+        let mut catalog = Self::builtin()?;
+        let Some(text) = overlay else {
+            return Ok(catalog);
+        };
+        let overlay: Overlay = toml::from_str(text)
+            .map_err(|error| CatalogError::BadOverlay(one_line(&error.to_string())))?;
+        if let Some(default) = overlay.default_provider {
+            catalog.default_provider = default;
+        }
+        for entry in overlay.providers {
+            let index = match catalog.providers.iter().position(|p| p.id == entry.id) {
+                Some(index) => index,
+                None => {
+                    catalog.providers.push(ProviderEntry {
+                        id: entry.id.clone(),
+                        name: entry.id.clone(),
+                        open_model_list: false,
+                        max_temperature: default_max_temperature(),
+                        models: Vec::new(),
+                    });
+                    catalog.providers.len().saturating_sub(1)
+                }
+            };
+            let Some(provider) = catalog.providers.get_mut(index) else {
+                continue;
+            };
+            if let Some(name) = entry.name {
+                provider.name = name;
+            }
+            if let Some(open) = entry.open_model_list {
+                provider.open_model_list = open;
+            }
+            if let Some(max) = entry.max_temperature {
+                provider.max_temperature = max;
+            }
+            for model in entry.models {
+                match provider.models.iter_mut().find(|m| m.id == model.id) {
+                    Some(known) => known.merge(model),
+                    None => provider.models.push(model),
+                }
+            }
+        }
+        catalog.validate().map_err(CatalogError::BadOverlay)?;
+        Ok(catalog)
+    }
+
+    /// What TOML cannot say: known providers, sane numbers, a usable default.
+    fn validate(&self) -> Result<(), String> {
+        for provider in &self.providers {
+            if !crate::providers::is_known(&provider.id) {
+                return Err(format!(
+                    "provider {:?} is not one the actor speaks to (it knows {})",
+                    provider.id,
+                    crate::providers::KNOWN.join(", ")
+                ));
+            }
+            let max_temperature = provider.max_temperature;
+            if !max_temperature.is_finite()
+                || !(0.0..=crate::providers::MAX_TEMPERATURE).contains(&max_temperature)
+            {
+                return Err(format!(
+                    "provider {:?}: max_temperature must be from 0 to {}",
+                    provider.id,
+                    crate::providers::MAX_TEMPERATURE
+                ));
+            }
+            for model in &provider.models {
+                let where_ = format!("provider {:?}, model {:?}", provider.id, model.id);
+                let plausible = !model.id.trim().is_empty()
+                    && model.id.len() <= MAX_MODEL_ID
+                    && !model.id.chars().any(char::is_control);
+                if !plausible {
+                    return Err(format!(
+                        "{where_}: the id must be 1 to {MAX_MODEL_ID} printable characters"
+                    ));
+                }
+                for (name, price) in [
+                    ("input_price", model.input_price),
+                    ("output_price", model.output_price),
+                ] {
+                    if price.is_some_and(|p| !p.is_finite() || !(0.0..=1_000_000.0).contains(&p)) {
+                        return Err(format!(
+                            "{where_}: {name} must be US dollars per million tokens, from 0 to 1000000"
+                        ));
+                    }
+                }
+                if model.context_window == Some(0) || model.max_output_tokens == Some(0) {
+                    return Err(format!(
+                        "{where_}: context_window and max_output_tokens must be positive"
+                    ));
+                }
+            }
+        }
+        self.first_model(&self.default_provider)
+            .map(|_| ())
+            .map_err(|e| format!("default_provider: {e}"))
     }
 
     pub fn provider(&self, id: &str) -> Result<&ProviderEntry, CatalogError> {
@@ -80,6 +230,15 @@ impl Catalog {
         (self.default_provider.clone(), model)
     }
 
+    /// The catalog's entry for a model, if it lists it (open lists take others too).
+    pub fn model(&self, provider: &str, model: &str) -> Option<&ModelEntry> {
+        self.provider(provider)
+            .ok()?
+            .models
+            .iter()
+            .find(|m| m.id == model)
+    }
+
     /// Checks a provider/model pair a request names.
     pub fn check(&self, provider: &str, model: &str) -> Result<(), CatalogError> {
         let entry = self.provider(provider)?;
@@ -96,6 +255,34 @@ impl Catalog {
             })
         }
     }
+}
+
+impl ModelEntry {
+    fn merge(&mut self, other: ModelEntry) {
+        self.name = other.name;
+        self.context_window = other.context_window.or(self.context_window);
+        self.max_output_tokens = other.max_output_tokens.or(self.max_output_tokens);
+        self.input_price = other.input_price.or(self.input_price);
+        self.output_price = other.output_price.or(self.output_price);
+    }
+
+    /// What a reply with this usage cost, if both prices are known.
+    pub fn cost(&self, input_tokens: u64, output_tokens: u64) -> Option<NanoUsd> {
+        let (input, output) = (self.input_price?, self.output_price?);
+        // $ per million tokens × 1e9 nano-dollars per $ ÷ 1e6 tokens = × 1000 per token.
+        let nanos =
+            (input_tokens as f64) * input * 1000.0 + (output_tokens as f64) * output * 1000.0;
+        (nanos.is_finite() && nanos >= 0.0).then(|| nanos.round() as NanoUsd)
+    }
+}
+
+/// TOML errors span several lines (the line, a caret); the start shows one.
+fn one_line(text: &str) -> String {
+    text.split('\n')
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('|') && line != &"^")
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]
@@ -137,5 +324,98 @@ models = []"#;
             Catalog::parse(text),
             Err(CatalogError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn every_builtin_provider_is_one_the_actor_speaks_to_and_has_a_priced_model() {
+        let catalog = Catalog::builtin().unwrap();
+        let ids: Vec<&str> = catalog.providers.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["demo", "openai", "anthropic", "gemini", "openrouter"]);
+        for provider in &catalog.providers {
+            assert!(provider
+                .models
+                .iter()
+                .any(|m| m.context_window.is_some() && m.cost(1, 1).is_some()));
+        }
+        assert_eq!(catalog.provider("anthropic").unwrap().max_temperature, 1.0);
+        assert_eq!(catalog.provider("gemini").unwrap().max_temperature, 2.0);
+    }
+
+    #[test]
+    fn cost_is_exact_in_nano_dollars_and_absent_without_prices() {
+        let catalog = Catalog::builtin().unwrap();
+        let sonnet = catalog.model("anthropic", "claude-sonnet-4-5").unwrap();
+        // 1,000 in at $3/M + 500 out at $15/M = $0.003 + $0.0075.
+        assert_eq!(sonnet.cost(1000, 500), Some(10_500_000));
+        let llama = catalog
+            .model("openrouter", "meta-llama/llama-3.3-70b-instruct")
+            .unwrap();
+        assert_eq!(llama.cost(1000, 500), None);
+        assert_eq!(
+            catalog.model("demo", "demo-echo").unwrap().cost(9, 9),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn an_overlay_adds_models_and_overrides_prices_field_by_field() {
+        let overlay = r#"
+[[providers]]
+id = "openai"
+models = [
+  { id = "llama3.1:8b", name = "Llama 3.1 8B (Ollama)", context_window = 8192 },
+  { id = "gpt-4o-mini", name = "GPT-4o mini (our price)", input_price = 0.1 },
+]
+"#;
+        let catalog = Catalog::with_overlay(Some(overlay)).unwrap();
+        let llama = catalog.model("openai", "llama3.1:8b").unwrap();
+        assert_eq!(llama.context_window, Some(8192));
+        assert_eq!(llama.cost(10, 10), None);
+        let mini = catalog.model("openai", "gpt-4o-mini").unwrap();
+        assert_eq!(mini.name, "GPT-4o mini (our price)");
+        assert_eq!(mini.input_price, Some(0.1));
+        assert_eq!(mini.output_price, Some(0.6), "unchanged fields are kept");
+        assert_eq!(mini.context_window, Some(128_000));
+        // Everything else is the built-in catalog.
+        assert_eq!(
+            catalog.providers.len(),
+            Catalog::builtin().unwrap().providers.len()
+        );
+        assert_eq!(
+            Catalog::with_overlay(None).unwrap(),
+            Catalog::builtin().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_bad_overlay_names_its_line_or_its_entry() {
+        let typo = "[[providers]]\nid = \"openai\"\nmodels = [\n  { id = \"x\", name = \"X\", input_prize = 1.0 },\n]\n";
+        let error = Catalog::with_overlay(Some(typo)).unwrap_err().to_string();
+        assert!(error.contains("line 4"), "{error}");
+        assert!(error.contains("input_prize"), "{error}");
+        assert!(!error.contains('\n'), "{error}");
+
+        let unknown = "[[providers]]\nid = \"ollama\"\nmodels = []\n";
+        let error = Catalog::with_overlay(Some(unknown))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("\"ollama\" is not one the actor speaks to"),
+            "{error}"
+        );
+
+        let negative = "[[providers]]\nid = \"openai\"\nmodels = [{ id = \"x\", name = \"X\", output_price = -1.0 }]\n";
+        let error = Catalog::with_overlay(Some(negative))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("output_price must be"), "{error}");
+
+        let default = "default_provider = \"gemini\"\n";
+        assert_eq!(
+            Catalog::with_overlay(Some(default))
+                .unwrap()
+                .default_model(),
+            ("gemini".to_string(), "gemini-2.5-flash".to_string())
+        );
     }
 }

@@ -176,6 +176,13 @@ pub const ENV_VARS: &[&str] = &[
     OPENROUTER_BASE_URL,
 ];
 
+/// Every provider the actor speaks to: what a catalog may name.
+pub const KNOWN: &[&str] = &["demo", "openai", "anthropic", "gemini", "openrouter"];
+
+pub fn is_known(provider: &str) -> bool {
+    KNOWN.contains(&provider)
+}
+
 /// Providers that answer inside the chat actor, with no HTTP call and no worker.
 pub fn answers_offline(provider: &str) -> bool {
     provider == "demo"
