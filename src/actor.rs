@@ -14,8 +14,10 @@ use thiserror::Error;
 pub enum InitError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("the built-in model catalog is invalid: {0}")]
+    #[error("{0}")]
     Catalog(String),
+    #[error("could not keep the catalog in the store: {0}")]
+    Store(HostError),
     #[error("could not start the HTTP server: {0}")]
     Serve(HostError),
     #[error(
@@ -39,7 +41,20 @@ pub fn init<H: Host>(
             config.host, config.port
         )));
     }
-    Catalog::builtin().map_err(|error| InitError::Catalog(error.to_string()))?;
+    let catalog = match config.catalog.as_deref() {
+        None => {
+            Catalog::builtin().map_err(|error| InitError::Catalog(error.to_string()))?;
+            None
+        }
+        Some(overlay) => {
+            Catalog::with_overlay(Some(overlay))
+                .map_err(|error| InitError::Catalog(error.to_string()))?;
+            Some(
+                host.store_put(&config.store_id, overlay.as_bytes())
+                    .map_err(InitError::Store)?,
+            )
+        }
+    };
     // Repair what a killed server left torn before serving anything. A store that
     // cannot be read at all is logged, and the actor still starts so the page can say
     // what is wrong.
@@ -70,6 +85,7 @@ pub fn init<H: Host>(
         actor_id: actor_id.to_string(),
         generations: Default::default(),
         tickets: Vec::new(),
+        catalog,
     })
 }
 

@@ -31,6 +31,11 @@ pub struct ActorConfig {
     /// any other).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_token: bool,
+    /// Models and prices to add or change, as TOML in the format of
+    /// `assets/models.toml`. Checked at init and kept in the store (the state only
+    /// names it), so it is never serialized with the state.
+    #[serde(default, skip_serializing)]
+    pub catalog: Option<String>,
 }
 
 fn default_store_id() -> String {
@@ -54,6 +59,7 @@ impl Default for ActorConfig {
             worker: None,
             timeouts: BTreeMap::new(),
             require_token: false,
+            catalog: None,
         }
     }
 }

@@ -60,6 +60,9 @@ pub struct Running {
     pub model: String,
     pub started_at: u64,
     pub deadline: u64,
+    /// Earlier messages of the branch not sent (see [`crate::context`]).
+    #[serde(default, skip_serializing_if = "crate::chats::is_zero")]
+    pub omitted: u64,
 }
 
 /// How a generation ended.
@@ -203,6 +206,7 @@ mod tests {
             model: "m".into(),
             started_at: 0,
             deadline,
+            omitted: 0,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod api;
 pub mod catalog;
 pub mod chats;
 pub mod config;
+pub mod context;
 pub mod generation;
 pub mod http;
 pub mod port;

@@ -28,6 +28,9 @@ pub struct ActorState {
     /// Single-use WebSocket tickets and when they expire (see `api::auth`); bounded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tickets: Vec<(String, u64)>,
+    /// The store object holding the init state's catalog overlay, if one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<String>,
 }
 
 #[derive(Debug, Error)]
@@ -80,6 +83,7 @@ mod tests {
             actor_id: "5f0c6d2e-aaaa-bbbb-cccc-0123456789ab".into(),
             generations: Generations::default(),
             tickets: Vec::new(),
+            catalog: None,
         }
     }
 

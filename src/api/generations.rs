@@ -6,14 +6,17 @@
 //! `{"type":"generation","generation":{...}}`, plus `{"type":"changed","chat":...}` when
 //! a reply was stored.
 
-use super::{catalog, chat_id, message_view, pick_model, ApiError, Outcome, MAX_CONTEXT_MESSAGES};
-use crate::chats::{ChatId, ChatStore, Role};
+use super::models::{catalog, check_settings, pick_model};
+use super::{chat_id, message_view, ApiError, Outcome, MAX_CONTEXT_MESSAGES};
+use crate::catalog::Catalog;
+use crate::chats::{ChatId, ChatStore, Origin, Role, Usage};
+use crate::context;
 use crate::generation::{
     worker_manifest, Finished, Job, Outcome as Ended, Report, Running, Status,
 };
 use crate::http::{self, Request};
 use crate::port::Host;
-use crate::providers::{self, Prepared, Provider, ProviderError, Settings, Turn};
+use crate::providers::{self, Prepared, Provider, ProviderError, Turn};
 use crate::state::ActorState;
 use serde_json::{json, Value};
 
@@ -21,7 +24,7 @@ use serde_json::{json, Value};
 const BUSY_RETRY_S: u64 = 5;
 
 pub fn running_view(running: &Running) -> Value {
-    json!({
+    let mut view = json!({
         "id": running.id,
         "chat": running.chat,
         "status": "running",
@@ -29,7 +32,11 @@ pub fn running_view(running: &Running) -> Value {
         "model": running.model,
         "started_at": running.started_at,
         "deadline": running.deadline,
-    })
+    });
+    if let (Some(map), true) = (view.as_object_mut(), running.omitted > 0) {
+        map.insert("omitted".into(), json!(running.omitted));
+    }
+    view
 }
 
 pub fn finished_view(finished: &Finished) -> Value {
@@ -75,11 +82,11 @@ pub fn start<H: Host>(
     let store = ChatStore::new(host, &state.config.store_id);
     let chat = store.get(&chat_id(request, "chat")?)?;
     let body = request.json_object()?;
-    let (provider_id, model) = pick_model(
-        &catalog()?,
-        &body,
-        (chat.provider.clone(), chat.model.clone()),
-    )?;
+    let catalog = catalog(host, state)?;
+    let (provider_id, model) =
+        pick_model(&catalog, &body, (chat.provider.clone(), chat.model.clone()))?;
+    let settings = chat.settings.clone();
+    check_settings(&catalog, &provider_id, &model, &settings)?;
     refuse_while_running(state, &chat.id)?;
     let context = store.page(&chat, None, MAX_CONTEXT_MESSAGES)?;
     let answers = match context.messages.last() {
@@ -107,8 +114,24 @@ pub fn start<H: Host>(
             content: m.content,
         })
         .collect();
-    // Chats have no settings of their own yet.
-    let settings = Settings::default();
+    let budget = catalog
+        .model(&provider_id, &model)
+        .and_then(|entry| context::budget(entry, &settings));
+    let turns = context::fit(turns, budget)
+        .map_err(|too_long| {
+            ApiError::new(
+                413,
+                "context_too_long",
+                format!(
+                    "your last message is about {} tokens, but {model} has room for about {} next to this chat's system prompt and reply length; shorten the message, lower max_tokens, or choose a model with a longer context",
+                    too_long.needed, too_long.available
+                ),
+            )
+        })?
+        .turns;
+    // Everything on the branch before the kept turns was left out, by the window or
+    // by MAX_CONTEXT_MESSAGES.
+    let omitted = chat.message_count.saturating_sub(turns.len() as u64);
     let id = state.generations.new_id(&state.boot());
     let now = host.now_ms();
 
@@ -123,11 +146,17 @@ pub fn start<H: Host>(
                 "an offline model asked for HTTP",
             ));
         };
+        let usage = priced(&catalog, &provider_id, &model, completion.usage);
         let (message_id, message, chat) = store.append(
             chat,
             Role::Assistant,
             completion.content,
-            Some((provider_id, model, completion.usage)),
+            Some(Origin {
+                provider: provider_id,
+                model,
+                usage,
+                omitted,
+            }),
         )?;
         // Answered before the response: the response says so, and nothing is kept in
         // the state for it.
@@ -210,6 +239,7 @@ pub fn start<H: Host>(
         model,
         started_at: now,
         deadline: now.saturating_add(state.config.timeout_ms(&provider_id)),
+        omitted,
     };
     let view = running_view(&running);
     state.generations.start(running);
@@ -434,15 +464,29 @@ fn store_reply<H: Host>(
             }
         }
     };
+    // Without the catalog (an unreadable overlay) the reply is kept, unpriced.
+    let usage = match catalog(host, state) {
+        Ok(catalog) => priced(
+            &catalog,
+            &running.provider,
+            &running.model,
+            completion.usage,
+        ),
+        Err(_) => completion.usage.map(|usage| Usage {
+            cost: None,
+            ..usage
+        }),
+    };
     match store.append(
         chat,
         Role::Assistant,
         completion.content,
-        Some((
-            running.provider.clone(),
-            running.model.clone(),
-            completion.usage,
-        )),
+        Some(Origin {
+            provider: running.provider.clone(),
+            model: running.model.clone(),
+            usage,
+            omitted: running.omitted,
+        }),
     ) {
         Ok((message, _, _)) => Ended::Done { message },
         Err(error) => Ended::Failed {
@@ -451,6 +495,15 @@ fn store_reply<H: Host>(
             retry_after: None,
         },
     }
+}
+
+/// The usage with its cost at the catalog's prices (none when either is unknown).
+fn priced(catalog: &Catalog, provider: &str, model: &str, usage: Option<Usage>) -> Option<Usage> {
+    let usage = usage?;
+    let cost = catalog
+        .model(provider, model)
+        .and_then(|entry| entry.cost(usage.input_tokens, usage.output_tokens));
+    Some(Usage { cost, ..usage })
 }
 
 /// The runtime reports that a worker trapped or failed (`handle-child-error`).

@@ -5,14 +5,18 @@
 
 pub mod auth;
 pub mod generations;
+pub mod models;
 
-use crate::catalog::{Catalog, CatalogError};
+use crate::catalog::{CatalogError, NanoUsd};
 use crate::chats::list::Summary;
-use crate::chats::{Chat, ChatId, ChatStore, Message, MessageId, NewChat, Role, StoreError};
+use crate::chats::{
+    Chat, ChatId, ChatStore, Message, MessageId, NewChat, Role, Spent, StoreError, Usage,
+};
 use crate::http::{self, ApiError, Request};
 use crate::port::{Host, HttpRequest, HttpResponse};
 use crate::providers::{self, ProviderError};
 use crate::state::ActorState;
+use models::{catalog, check_settings, pick_model, read_settings, settings_view, SETTING_KEYS};
 use serde_json::{json, Map, Value};
 
 /// Every (method, path) the server registers.
@@ -163,10 +167,10 @@ fn route<H: Host>(
     state: &mut ActorState,
     request: &Request,
 ) -> Result<Outcome, ApiError> {
-    let config = &state.config;
     let api = Api {
         host,
-        store: ChatStore::new(host, &config.store_id),
+        store: ChatStore::new(host, &state.config.store_id),
+        state,
     };
     let unchanged = Outcome::unchanged;
     // HEAD is GET without the body (the handle function drops it).
@@ -202,14 +206,16 @@ fn route<H: Host>(
                 "state_bytes": state.encode().len(),
             }),
         ))),
-        ("GET", "/api/providers") => api.providers().map(unchanged),
+        ("GET", "/api/providers") => {
+            models::providers(host, api.state).map(|view| unchanged(http::json(200, &view)))
+        }
         ("GET", "/api/chats") => api.list_chats(request).map(unchanged),
         ("POST", "/api/chats") => api.create_chat(request),
         ("GET", "/api/chat") => api.get_chat(request).map(unchanged),
         ("PATCH", "/api/chat") => api.update_chat(request),
-        ("DELETE", "/api/chat") => api.delete_chat(request, state),
+        ("DELETE", "/api/chat") => api.delete_chat(request),
         ("GET", "/api/messages") => api.list_messages(request).map(unchanged),
-        ("POST", "/api/messages") => api.post_message(request, state),
+        ("POST", "/api/messages") => api.post_message(request),
         ("POST", "/api/reply") => generations::start(host, state, request),
         ("POST", "/api/stop") => generations::stop(host, state, request),
         ("GET", "/api/generation") => generations::status(state, request).map(unchanged),
@@ -226,11 +232,7 @@ fn route<H: Host>(
 struct Api<'a, H: Host> {
     host: &'a H,
     store: ChatStore<'a, H>,
-}
-
-/// Parsed only by the handlers that need it, keeping page and list requests cheap.
-pub(crate) fn catalog() -> Result<Catalog, ApiError> {
-    Catalog::builtin().map_err(|e| ApiError::new(500, "internal", e.to_string()))
+    state: &'a ActorState,
 }
 
 impl From<StoreError> for ApiError {
@@ -303,8 +305,40 @@ pub fn chat_view(chat: &Chat) -> Value {
         "message_count": chat.message_count,
         "provider": chat.provider,
         "model": chat.model,
+        "settings": settings_view(&chat.settings),
+        "usage": spent_view(&chat.spent),
     });
     put(&mut view, "head", chat.head.as_ref());
+    view
+}
+
+/// Dollars from billionths, for JSON (exact sums stay in the store).
+fn usd(nanos: NanoUsd) -> f64 {
+    nanos as f64 / 1e9
+}
+
+fn usage_view(usage: &Usage) -> Value {
+    let mut view = json!({
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+    });
+    put(&mut view, "cost_usd", usage.cost.map(usd));
+    view
+}
+
+/// A chat's totals over every reply; `cost_usd` covers the priced ones, and
+/// `unpriced_replies` says how many had no known price.
+fn spent_view(spent: &Spent) -> Value {
+    let mut view = json!({
+        "input_tokens": spent.input_tokens,
+        "output_tokens": spent.output_tokens,
+        "cost_usd": usd(spent.cost),
+    });
+    put(
+        &mut view,
+        "unpriced_replies",
+        (spent.unpriced > 0).then_some(spent.unpriced),
+    );
     view
 }
 
@@ -328,7 +362,12 @@ pub fn message_view(id: &MessageId, message: &Message) -> Value {
     put(&mut view, "parent", message.parent.as_ref());
     put(&mut view, "provider", message.provider.as_ref());
     put(&mut view, "model", message.model.as_ref());
-    put(&mut view, "usage", message.usage.as_ref());
+    put(&mut view, "usage", message.usage.as_ref().map(usage_view));
+    put(
+        &mut view,
+        "omitted",
+        (message.omitted > 0).then_some(message.omitted),
+    );
     view
 }
 
@@ -337,7 +376,10 @@ pub(crate) fn chat_id(request: &Request, name: &str) -> Result<ChatId, ApiError>
     ChatId::parse(text).ok_or_else(|| ApiError::not_found(format!("chat {text:?} does not exist")))
 }
 
-fn optional_string(body: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
+pub(crate) fn optional_string(
+    body: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<String>, ApiError> {
     match body.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
@@ -376,56 +418,7 @@ fn auto_title(content: &str) -> String {
     providers::excerpt(&without_controls(line), AUTO_TITLE_CHARS)
 }
 
-/// Provider and model from a body, each defaulting to `current`, checked together.
-pub(crate) fn pick_model(
-    catalog: &Catalog,
-    body: &Map<String, Value>,
-    current: (String, String),
-) -> Result<(String, String), ApiError> {
-    let provider = optional_string(body, "provider")?;
-    let model = optional_string(body, "model")?;
-    let picked = match (provider, model) {
-        (None, None) => current,
-        (Some(provider), None) => {
-            let first = catalog.first_model(&provider)?;
-            (provider, first)
-        }
-        (provider, Some(model)) => (provider.unwrap_or(current.0), model),
-    };
-    catalog.check(&picked.0, &picked.1)?;
-    Ok(picked)
-}
-
 impl<H: Host> Api<'_, H> {
-    fn providers(&self) -> Result<HttpResponse, ApiError> {
-        let catalog = catalog()?;
-        let providers: Vec<Value> = catalog
-            .providers
-            .iter()
-            .map(|entry| {
-                let available = providers::availability(self.host, &entry.id);
-                let models: Vec<Value> = entry
-                    .models
-                    .iter()
-                    .map(|m| json!({ "id": m.id, "name": m.name }))
-                    .collect();
-                json!({
-                    "id": entry.id,
-                    "name": entry.name,
-                    "available": available.is_ok(),
-                    "unavailable_reason": available.err(),
-                    "open_model_list": entry.open_model_list,
-                    "models": models,
-                })
-            })
-            .collect();
-        let (provider, model) = catalog.default_model();
-        Ok(http::json(
-            200,
-            &json!({ "providers": providers, "default": { "provider": provider, "model": model } }),
-        ))
-    }
-
     /// A page of the chat list, newest first; `next` is the `before` of the next page.
     fn list_chats(&self, request: &Request) -> Result<HttpResponse, ApiError> {
         let before = match request.query("before") {
@@ -448,12 +441,15 @@ impl<H: Host> Api<'_, H> {
         let title = optional_string(&body, "title")?
             .map(|t| clean_title(&t))
             .transpose()?;
-        let catalog = catalog()?;
+        let catalog = catalog(self.host, self.state)?;
         let (provider, model) = pick_model(&catalog, &body, catalog.default_model())?;
+        let settings = read_settings(&body, Default::default())?;
+        check_settings(&catalog, &provider, &model, &settings)?;
         let chat = self.store.create(NewChat {
             title,
             provider,
             model,
+            settings,
         })?;
         Ok(Outcome::changed(
             http::json(201, &chat_view(&chat)),
@@ -466,39 +462,48 @@ impl<H: Host> Api<'_, H> {
         Ok(http::json(200, &chat_view(&chat)))
     }
 
+    /// Changes the title, the model or the settings; anything not sent is kept.
     fn update_chat(&self, request: &Request) -> Result<Outcome, ApiError> {
         let mut chat = self.store.get(&chat_id(request, "id")?)?;
         let body = request.json_object()?;
-        if !["title", "provider", "model"]
+        let known = ["title", "provider", "model"]
             .iter()
-            .any(|key| body.contains_key(*key))
-        {
+            .chain(SETTING_KEYS.iter())
+            .any(|key| body.contains_key(*key));
+        if !known {
             return Err(ApiError::bad_request(
-                "send at least one of \"title\", \"provider\", \"model\"",
+                "send at least one of \"title\", \"provider\", \"model\", \"system\", \"temperature\", \"max_tokens\"",
             ));
         }
-        if let Some(title) = optional_string(&body, "title")? {
-            chat.title = clean_title(&title)?;
+        let title = optional_string(&body, "title")?
+            .map(|t| clean_title(&t))
+            .transpose()?;
+        let listed = title.is_some() || body.contains_key("provider") || body.contains_key("model");
+        if let Some(title) = title {
+            chat.title = title;
             chat.titled = true;
         }
-        let (provider, model) = pick_model(
-            &catalog()?,
-            &body,
-            (chat.provider.clone(), chat.model.clone()),
-        )?;
+        let catalog = catalog(self.host, self.state)?;
+        let (provider, model) =
+            pick_model(&catalog, &body, (chat.provider.clone(), chat.model.clone()))?;
+        let settings = read_settings(&body, chat.settings.clone())?;
+        check_settings(&catalog, &provider, &model, &settings)?;
         chat.provider = provider;
         chat.model = model;
+        chat.settings = settings;
         let chat = self.store.update(chat)?;
-        self.store.relist(&chat)?;
+        if listed {
+            self.store.relist(&chat)?;
+        }
         Ok(Outcome::changed(
             http::json(200, &chat_view(&chat)),
             chat.id,
         ))
     }
 
-    fn delete_chat(&self, request: &Request, state: &ActorState) -> Result<Outcome, ApiError> {
+    fn delete_chat(&self, request: &Request) -> Result<Outcome, ApiError> {
         let id = chat_id(request, "id")?;
-        generations::refuse_while_running(state, &id)?;
+        generations::refuse_while_running(self.state, &id)?;
         self.store.delete(&id)?;
         Ok(Outcome::changed(http::no_content(), id))
     }
@@ -532,9 +537,9 @@ impl<H: Host> Api<'_, H> {
         ))
     }
 
-    fn post_message(&self, request: &Request, state: &ActorState) -> Result<Outcome, ApiError> {
+    fn post_message(&self, request: &Request) -> Result<Outcome, ApiError> {
         let mut chat = self.store.get(&chat_id(request, "chat")?)?;
-        generations::refuse_while_running(state, &chat.id)?;
+        generations::refuse_while_running(self.state, &chat.id)?;
         let body = request.json_object()?;
         let content = optional_string(&body, "content")?
             .ok_or_else(|| ApiError::bad_request("\"content\" is required"))?;
@@ -567,3 +572,6 @@ impl<H: Host> Api<'_, H> {
         ))
     }
 }
+
+#[cfg(test)]
+mod models_tests;

@@ -38,6 +38,8 @@ pub struct Ancestor {
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    #[serde(default, skip_serializing_if = "super::is_zero")]
+    pub omitted: u64,
 }
 
 /// The window of a message whose parent is `parent` (stored as `parent_id`).
@@ -51,6 +53,7 @@ pub fn window_after(parent_id: &MessageId, parent: &Message) -> (Vec<Ancestor>, 
         provider: parent.provider.clone(),
         model: parent.model.clone(),
         usage: parent.usage,
+        omitted: parent.omitted,
     });
     let mut before = parent.run_parent().cloned();
     let mut bytes: usize = window.iter().map(|a| a.content.len()).sum();
@@ -99,6 +102,7 @@ impl Message {
                     provider: ancestor.provider.clone(),
                     model: ancestor.model.clone(),
                     usage: ancestor.usage,
+                    omitted: ancestor.omitted,
                     window: Vec::new(),
                     before: None,
                 },

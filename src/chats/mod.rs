@@ -17,6 +17,7 @@ pub mod list;
 pub mod recover;
 
 use crate::port::{Host, HostError};
+use crate::providers::Settings;
 use crate::store::{ReadError, Record, Records, Stamp};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -138,11 +139,56 @@ pub enum Role {
     Assistant,
 }
 
-/// Token counts reported by a provider.
+/// Token counts reported by a provider, and what they cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Usage {
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Billionths of a US dollar, from the catalog's prices when the reply was stored;
+    /// absent when the model has no known price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::catalog::NanoUsd>,
+}
+
+/// Where a reply came from, stored with it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Origin {
+    pub provider: String,
+    pub model: String,
+    pub usage: Option<Usage>,
+    /// Earlier messages of the branch not sent to the model (context window, limit).
+    pub omitted: u64,
+}
+
+/// What a chat's replies used and cost, over every branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Spent {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Billionths of a US dollar, over the replies with a known price.
+    pub cost: crate::catalog::NanoUsd,
+    /// Replies whose model had no known price, or that reported no usage.
+    pub unpriced: u64,
+}
+
+impl Spent {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    pub fn add(&mut self, usage: Option<&Usage>) {
+        match usage {
+            Some(usage) => {
+                self.input_tokens = self.input_tokens.saturating_add(usage.input_tokens);
+                self.output_tokens = self.output_tokens.saturating_add(usage.output_tokens);
+                match usage.cost {
+                    Some(cost) => self.cost = self.cost.saturating_add(cost),
+                    None => self.unpriced = self.unpriced.saturating_add(1),
+                }
+            }
+            None => self.unpriced = self.unpriced.saturating_add(1),
+        }
+    }
 }
 
 /// An immutable message. Its id is the hash of this object as stored.
@@ -161,6 +207,9 @@ pub struct Message {
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// Earlier messages of the branch left out of what the model was sent.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted: u64,
     /// Copies of the ancestors just before this message, oldest first: a page of
     /// history in this one object (see [`history`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -170,8 +219,12 @@ pub struct Message {
     pub before: Option<MessageId>,
 }
 
+pub(crate) fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// The mutable record of one chat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Chat {
     #[serde(default)]
     pub v: u32,
@@ -187,6 +240,12 @@ pub struct Chat {
     pub message_count: u64,
     pub provider: String,
     pub model: String,
+    /// System prompt, temperature and reply length for this chat's replies.
+    #[serde(default, skip_serializing_if = "Settings::is_empty")]
+    pub settings: Settings,
+    /// Tokens and cost of every reply stored in the chat.
+    #[serde(default, skip_serializing_if = "Spent::is_empty")]
+    pub spent: Spent,
     #[serde(default)]
     pub w: Stamp,
     /// The hash this version was read from; the next write makes it the backup.
@@ -272,11 +331,12 @@ pub struct Page {
 }
 
 /// Settings of a new chat.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewChat {
     pub title: Option<String>,
     pub provider: String,
     pub model: String,
+    pub settings: Settings,
 }
 
 pub const DEFAULT_TITLE: &str = "New chat";
@@ -378,6 +438,8 @@ impl<'a, H: Host> ChatStore<'a, H> {
             message_count: 0,
             provider: new.provider,
             model: new.model,
+            settings: new.settings,
+            spent: Spent::default(),
             w: Stamp::default(),
             stored: None,
         };
@@ -513,11 +575,20 @@ impl<'a, H: Host> ChatStore<'a, H> {
         chat: Chat,
         role: Role,
         content: String,
-        origin: Option<(String, String, Option<Usage>)>,
+        origin: Option<Origin>,
     ) -> Result<(MessageId, Message, Chat), StoreError> {
-        let (provider, model, usage) = match origin {
-            Some((provider, model, usage)) => (Some(provider), Some(model), usage),
-            None => (None, None, None),
+        let mut chat = chat;
+        let (provider, model, usage, omitted) = match origin {
+            Some(origin) => {
+                chat.spent.add(origin.usage.as_ref());
+                (
+                    Some(origin.provider),
+                    Some(origin.model),
+                    origin.usage,
+                    origin.omitted,
+                )
+            }
+            None => (None, None, None, 0),
         };
         let (window, before) = match &chat.head {
             None => (Vec::new(), None),
@@ -533,6 +604,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
             provider,
             model,
             usage,
+            omitted,
             window,
             before,
         };
@@ -541,7 +613,6 @@ impl<'a, H: Host> ChatStore<'a, H> {
             what: "content reference".to_string(),
             detail: format!("{hash:?} is not a hex SHA-1"),
         })?;
-        let mut chat = chat;
         chat.head = Some(id.clone());
         chat.message_count = chat.message_count.saturating_add(1);
         let chat = self.update(chat)?;

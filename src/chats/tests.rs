@@ -8,6 +8,7 @@ pub(super) fn new_chat() -> NewChat {
         title: None,
         provider: "demo".into(),
         model: "demo-echo".into(),
+        settings: Default::default(),
     }
 }
 

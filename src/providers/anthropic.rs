@@ -174,6 +174,7 @@ impl Provider for Anthropic {
             usage: message.usage.map(|u| Usage {
                 input_tokens: u.input_tokens,
                 output_tokens: u.output_tokens,
+                cost: None,
             }),
         })
     }

@@ -102,7 +102,8 @@ fn parses_a_message_joining_its_text_blocks() {
         completion.usage,
         Some(Usage {
             input_tokens: 12,
-            output_tokens: 6
+            output_tokens: 6,
+            cost: None
         })
     );
 }

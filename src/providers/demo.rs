@@ -43,6 +43,7 @@ impl Provider for Demo {
             usage: Some(Usage {
                 input_tokens: input as u64,
                 output_tokens: output as u64,
+                cost: None,
             }),
         }))
     }

@@ -259,6 +259,7 @@ impl Provider for Gemini {
             usage: reply.usage_metadata.map(|u| Usage {
                 input_tokens: u.prompt_token_count,
                 output_tokens: u.candidates_token_count,
+                cost: None,
             }),
         })
     }

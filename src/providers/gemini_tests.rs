@@ -137,7 +137,8 @@ fn parses_a_reply_joining_its_parts() {
         completion.usage,
         Some(Usage {
             input_tokens: 4,
-            output_tokens: 3
+            output_tokens: 3,
+            cost: None
         })
     );
     // MAX_TOKENS still answers; no usage and no model version are fine.

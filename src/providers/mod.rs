@@ -72,6 +72,10 @@ impl Settings {
         Ok(())
     }
 
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
     /// The system prompt, unless it is blank.
     pub(crate) fn system_prompt(&self) -> Option<&str> {
         self.system

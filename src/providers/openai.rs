@@ -122,6 +122,7 @@ impl ChatCompletion {
                 usage: self.usage.map(|u| Usage {
                     input_tokens: u.prompt_tokens,
                     output_tokens: u.completion_tokens,
+                    cost: None,
                 }),
             }),
             None if choice.finish_reason.as_deref() == Some("content_filter") => {

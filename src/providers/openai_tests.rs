@@ -117,7 +117,8 @@ fn parses_a_completion_with_usage() {
         completion.usage,
         Some(Usage {
             input_tokens: 9,
-            output_tokens: 2
+            output_tokens: 2,
+            cost: None
         })
     );
     // A local server that reports neither model nor usage.

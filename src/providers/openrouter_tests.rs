@@ -88,7 +88,8 @@ fn parses_a_completion_with_usage() {
         completion.usage,
         Some(Usage {
             input_tokens: 8,
-            output_tokens: 3
+            output_tokens: 3,
+            cost: None
         })
     );
 }
