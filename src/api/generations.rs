@@ -7,6 +7,7 @@
 //! a reply was stored.
 
 use super::models::{catalog, check_settings, pick_model};
+use super::views::{finished_view, running_view};
 use super::{chat_id, message_view, ApiError, Outcome, MAX_CONTEXT_MESSAGES};
 use crate::catalog::Catalog;
 use crate::chats::{ChatId, ChatStore, Origin, Role, Usage};
@@ -22,37 +23,6 @@ use serde_json::{json, Value};
 
 /// Seconds a client is asked to wait when every worker slot is busy.
 const BUSY_RETRY_S: u64 = 5;
-
-pub fn running_view(running: &Running) -> Value {
-    let mut view = json!({
-        "id": running.id,
-        "chat": running.chat,
-        "status": "running",
-        "provider": running.provider,
-        "model": running.model,
-        "started_at": running.started_at,
-        "deadline": running.deadline,
-    });
-    if let (Some(map), true) = (view.as_object_mut(), running.omitted > 0) {
-        map.insert("omitted".into(), json!(running.omitted));
-    }
-    view
-}
-
-pub fn finished_view(finished: &Finished) -> Value {
-    let mut view = json!({
-        "id": finished.id,
-        "chat": finished.chat,
-        "finished_at": finished.finished_at,
-    });
-    let outcome = serde_json::to_value(&finished.outcome).unwrap_or(Value::Null);
-    if let (Some(view), Some(outcome)) = (view.as_object_mut(), outcome.as_object()) {
-        for (key, value) in outcome {
-            view.insert(key.clone(), value.clone());
-        }
-    }
-    view
-}
 
 fn event(view: Value) -> Value {
     json!({ "type": "generation", "generation": view })

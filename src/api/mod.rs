@@ -6,18 +6,18 @@
 pub mod auth;
 pub mod generations;
 pub mod models;
+pub mod views;
 
-use crate::catalog::{CatalogError, NanoUsd};
-use crate::chats::list::Summary;
-use crate::chats::{
-    Chat, ChatId, ChatStore, Message, MessageId, NewChat, Role, Spent, StoreError, Usage,
-};
+use crate::catalog::CatalogError;
+use crate::chats::{ChatId, ChatStore, MessageId, NewChat, Role, StoreError};
 use crate::http::{self, ApiError, Request};
 use crate::port::{Host, HttpRequest, HttpResponse};
 use crate::providers::{self, ProviderError};
 use crate::state::ActorState;
-use models::{catalog, check_settings, pick_model, read_settings, settings_view, SETTING_KEYS};
+use models::{catalog, check_settings, pick_model, read_settings, SETTING_KEYS};
 use serde_json::{json, Map, Value};
+use views::put;
+pub use views::{chat_view, message_view, summary_view};
 
 /// Every (method, path) the server registers.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -287,88 +287,6 @@ impl From<ProviderError> for ApiError {
             }
         }
     }
-}
-
-/// Adds `value` under `key` unless it is absent: views carry no nulls.
-fn put<T: serde::Serialize>(view: &mut Value, key: &str, value: Option<T>) {
-    if let (Some(map), Some(value)) = (view.as_object_mut(), value) {
-        map.insert(key.to_string(), json!(value));
-    }
-}
-
-pub fn chat_view(chat: &Chat) -> Value {
-    let mut view = json!({
-        "id": chat.id,
-        "title": chat.title,
-        "created_at": chat.created_at,
-        "updated_at": chat.updated_at,
-        "message_count": chat.message_count,
-        "provider": chat.provider,
-        "model": chat.model,
-        "settings": settings_view(&chat.settings),
-        "usage": spent_view(&chat.spent),
-    });
-    put(&mut view, "head", chat.head.as_ref());
-    view
-}
-
-/// Dollars from billionths, for JSON (exact sums stay in the store).
-fn usd(nanos: NanoUsd) -> f64 {
-    nanos as f64 / 1e9
-}
-
-fn usage_view(usage: &Usage) -> Value {
-    let mut view = json!({
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-    });
-    put(&mut view, "cost_usd", usage.cost.map(usd));
-    view
-}
-
-/// A chat's totals over every reply; `cost_usd` covers the priced ones, and
-/// `unpriced_replies` says how many had no known price.
-fn spent_view(spent: &Spent) -> Value {
-    let mut view = json!({
-        "input_tokens": spent.input_tokens,
-        "output_tokens": spent.output_tokens,
-        "cost_usd": usd(spent.cost),
-    });
-    put(
-        &mut view,
-        "unpriced_replies",
-        (spent.unpriced > 0).then_some(spent.unpriced),
-    );
-    view
-}
-
-pub fn summary_view(chat: &Summary) -> Value {
-    json!({
-        "id": chat.id,
-        "title": chat.title,
-        "created_at": chat.created_at,
-        "provider": chat.provider,
-        "model": chat.model,
-    })
-}
-
-pub fn message_view(id: &MessageId, message: &Message) -> Value {
-    let mut view = json!({
-        "id": id,
-        "role": message.role,
-        "content": message.content,
-        "created_at": message.created_at,
-    });
-    put(&mut view, "parent", message.parent.as_ref());
-    put(&mut view, "provider", message.provider.as_ref());
-    put(&mut view, "model", message.model.as_ref());
-    put(&mut view, "usage", message.usage.as_ref().map(usage_view));
-    put(
-        &mut view,
-        "omitted",
-        (message.omitted > 0).then_some(message.omitted),
-    );
-    view
 }
 
 pub(crate) fn chat_id(request: &Request, name: &str) -> Result<ChatId, ApiError> {
