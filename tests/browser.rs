@@ -16,7 +16,7 @@ mod common;
 
 use common::browser::Browser;
 use common::fake_openai::FakeOpenAi;
-use common::{free_port, package_manifest, wait_until, Client, Theater};
+use common::{all_chats, free_port, package_manifest, wait_until, Client, Theater};
 use serde_json::json;
 use std::time::Duration;
 
@@ -362,4 +362,117 @@ fn a_protected_chat_asks_for_its_token_and_shows_nothing_without_it() {
         "return Array.from(document.querySelectorAll('[data-testid=chat-title]')).some(t => t.textContent === 'Made elsewhere');",
     );
     browser.screenshot("token-unlocked");
+}
+
+#[test]
+#[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
+fn settings_usage_and_trimmed_context_show_in_the_page() {
+    let manifest = package_manifest();
+    let mut theater = Theater::start(&[]);
+    let port = free_port();
+    theater.start_actor(
+        &manifest,
+        &json!({ "port": port, "store_id": "browser-settings" }),
+    );
+    let client = Client::new(port);
+    client.wait_ready(&theater);
+    let browser = Browser::start();
+    browser.goto(&format!("http://127.0.0.1:{port}/"));
+    browser.wait_for(
+        "the page to load",
+        "return document.body.dataset.ready === '1';",
+    );
+
+    // A reply shows its tokens and cost (the demo model's price is zero), and the
+    // chat its totals.
+    browser.type_into("[data-testid=composer]", "Count my tokens\u{E007}");
+    let usage = browser.wait_for(
+        "the reply's usage",
+        "const u = document.querySelector('[data-testid=message][data-role=assistant] [data-testid=message-usage]'); \
+         return u && u.textContent;",
+    );
+    assert!(
+        usage.as_str().unwrap().contains("3 in ·") && usage.as_str().unwrap().contains("$0.00"),
+        "{usage}"
+    );
+    let total = browser.wait_for(
+        "the chat's totals",
+        "const u = document.querySelector('[data-testid=chat-usage]'); return !u.hidden && u.textContent;",
+    );
+    assert!(total.as_str().unwrap().contains("3 tokens in"), "{total}");
+
+    // Settings: saved to the chat, kept across a reload, shown with the model's facts.
+    browser.click("[data-testid=settings-toggle]");
+    browser.wait_for(
+        "the settings form",
+        "return !document.querySelector('[data-testid=settings]').hidden;",
+    );
+    let facts =
+        browser.eval("return document.querySelector('[data-testid=settings-model]').textContent;");
+    assert!(
+        facts.as_str().unwrap().contains("reads 8,192 tokens"),
+        "{facts}"
+    );
+    browser.type_into("[data-testid=settings-system]", "Answer <b>briefly</b>.");
+    browser.type_into("[data-testid=settings-temperature]", "0.25");
+    browser.type_into("[data-testid=settings-max-tokens]", "300");
+    browser.click("[data-testid=settings-save]");
+    browser.wait_for(
+        "the form to close once saved",
+        "return document.querySelector('[data-testid=settings]').hidden;",
+    );
+    let id = all_chats(&client)[0]["id"].as_str().unwrap().to_string();
+    let chat = client.expect(200, "GET", &format!("/api/chat?id={id}"), None);
+    assert_eq!(
+        chat["settings"],
+        json!({ "system": "Answer <b>briefly</b>.", "temperature": 0.25, "max_tokens": 300 })
+    );
+    browser.eval("location.reload();");
+    browser.wait_for(
+        "the page to reload",
+        "return document.body.dataset.ready === '1';",
+    );
+    browser.wait_for(
+        "the chat to open",
+        "return document.querySelectorAll('[data-testid=message]').length === 2;",
+    );
+    browser.click("[data-testid=settings-toggle]");
+    let shown = browser.wait_for(
+        "the saved settings in the form",
+        "const v = (t) => document.querySelector(`[data-testid=${t}]`).value; \
+         return v('settings-temperature') === '0.25' && [v('settings-system'), v('settings-max-tokens')];",
+    );
+    assert_eq!(shown, json!(["Answer <b>briefly</b>.", "300"]));
+    // Out of range: the demo model writes at most 1,024 tokens; the browser or the
+    // server refuses, and the chat keeps its settings.
+    browser.eval("document.querySelector('[data-testid=settings-max-tokens]').value = '5000';");
+    browser.click("[data-testid=settings-save]");
+    let chat = client.expect(200, "GET", &format!("/api/chat?id={id}"), None);
+    assert_eq!(chat["settings"]["max_tokens"], 300);
+    browser.click("#settings-close");
+
+    // A conversation longer than the demo model's window: the reply says what was
+    // left out.
+    let long = "word ".repeat(2_400);
+    for _ in 0..2 {
+        client.expect(
+            201,
+            "POST",
+            &format!("/api/messages?chat={id}"),
+            Some(json!({ "content": long })),
+        );
+        client.expect(202, "POST", &format!("/api/reply?chat={id}"), None);
+    }
+    let omitted = browser.wait_for(
+        "the note on the trimmed reply",
+        "const o = document.querySelectorAll('[data-testid=omitted]'); return o.length && o[o.length - 1].textContent;",
+    );
+    assert!(
+        omitted
+            .as_str()
+            .unwrap()
+            .starts_with("4 earlier messages were not sent to the model"),
+        "{omitted}"
+    );
+    browser.screenshot("settings-and-usage");
 }

@@ -720,7 +720,18 @@ function createMessageNode(m) {
     when.title = fullFmt.format(new Date(m.created_at));
     meta.append(when);
   }
+  const usage = usageText(m.usage);
+  if (usage) {
+    const el = h('span', { className: 'msg-usage', dataset: { testid: 'message-usage' } }, usage);
+    el.title = 'Tokens read and written for this reply, and what they cost at the catalog\'s prices';
+    meta.append(el);
+  }
   if (meta.childNodes.length) node.append(meta);
+  if (typeof m.omitted === 'number' && m.omitted > 0) {
+    const n = m.omitted;
+    node.append(h('p', { className: 'msg-omitted', dataset: { testid: 'omitted' } },
+      `${numberFmt.format(n)} earlier ${n === 1 ? 'message was' : 'messages were'} not sent to the model, to fit its context window.`));
+  }
   return node;
 }
 
@@ -947,6 +958,108 @@ function resizeComposer() {
   els.composer.rows = Math.min(8, Math.max(1, lines));
 }
 
+/* ---------- usage, cost and per-chat settings ---------- */
+
+const numberFmt = new Intl.NumberFormat();
+
+// Dollars as a person reads them: cents when large, two significant digits when tiny.
+function usd(cost) {
+  if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) return '';
+  if (cost === 0) return '$0.00';
+  if (cost >= 0.01) return `$${cost.toFixed(2)}`;
+  if (cost < 0.000001) return '<$0.000001';
+  return `$${Number(cost.toPrecision(2))}`;
+}
+
+function usageText(u) {
+  if (!u || typeof u.input_tokens !== 'number') return '';
+  const parts = [`${numberFmt.format(u.input_tokens)} in · ${numberFmt.format(u.output_tokens)} out`];
+  const cost = usd(u.cost_usd);
+  if (cost) parts.push(cost);
+  return parts.join(' · ');
+}
+
+function renderUsage() {
+  const u = state.currentChat && state.currentChat.usage;
+  const spent = u && (u.input_tokens || u.output_tokens || u.unpriced_replies);
+  els.chatUsage.hidden = !spent;
+  if (!spent) return;
+  let text = `This chat: ${numberFmt.format(u.input_tokens)} tokens in, ${numberFmt.format(u.output_tokens)} out, ${usd(u.cost_usd)}`;
+  if (u.unpriced_replies) {
+    const n = u.unpriced_replies;
+    text += ` (+ ${n} ${n === 1 ? 'reply' : 'replies'} with no known price)`;
+  }
+  els.chatUsage.textContent = text;
+}
+
+function modelFacts(provider, model) {
+  const { p, m } = findModel(provider, model);
+  const facts = [`${(p && p.name) || provider}: ${(m && m.name) || model}`];
+  if (m && m.context_window) facts.push(`reads ${numberFmt.format(m.context_window)} tokens`);
+  if (m && typeof m.input_price === 'number' && typeof m.output_price === 'number') {
+    facts.push(`$${m.input_price} in / $${m.output_price} out per million tokens`);
+  } else {
+    facts.push('no known price');
+  }
+  return facts.join(' · ');
+}
+
+// The form shows the open chat's settings, with the ranges of its model.
+function renderSettings() {
+  const chat = state.currentChat;
+  els.settingsToggle.disabled = !chat;
+  if (!chat) {
+    toggleSettings(false);
+    return;
+  }
+  // Open on this chat: keep what the user is typing, update the model's facts.
+  if (!els.settings.hidden) fillSettings(chat, els.settings.dataset.chat !== chat.id);
+}
+
+function fillSettings(chat, values = true) {
+  const s = chat.settings || {};
+  const { p, m } = findModel(chat.provider, chat.model);
+  els.settings.dataset.chat = chat.id;
+  els.settingsModel.textContent = modelFacts(chat.provider, chat.model);
+  if (values) {
+    els.settingsSystem.value = s.system || '';
+    els.settingsTemperature.value = typeof s.temperature === 'number' ? String(s.temperature) : '';
+    els.settingsMaxTokens.value = typeof s.max_tokens === 'number' ? String(s.max_tokens) : '';
+  }
+  els.settingsTemperature.max = String(p && typeof p.max_temperature === 'number' ? p.max_temperature : 2);
+  if (m && m.max_output_tokens) els.settingsMaxTokens.max = String(m.max_output_tokens);
+  else els.settingsMaxTokens.removeAttribute('max');
+}
+
+function toggleSettings(open) {
+  const show = Boolean(open && state.currentChat);
+  els.settings.hidden = !show;
+  els.settingsToggle.setAttribute('aria-expanded', show ? 'true' : 'false');
+  if (show) fillSettings(state.currentChat);
+}
+
+// Empty fields go back to the model's defaults; the server checks the ranges and says
+// them when a value is outside.
+async function saveSettings() {
+  const id = state.currentId;
+  if (!id) return;
+  const number = (input) => (input.value.trim() === '' ? null : Number(input.value));
+  const body = {
+    system: els.settingsSystem.value.trim() ? els.settingsSystem.value : null,
+    temperature: number(els.settingsTemperature),
+    max_tokens: number(els.settingsMaxTokens),
+  };
+  try {
+    const chat = await api('PATCH', `/api/chat?id=${enc(id)}`, body);
+    upsertChat(chat);
+    if (id === state.currentId) fillSettings(chat);
+    clearBanner();
+    toggleSettings(false);
+  } catch (err) {
+    showError(`Settings not saved: ${err.message}`);
+  }
+}
+
 /* ---------- header ---------- */
 
 function renderHeader() {
@@ -956,6 +1069,8 @@ function renderHeader() {
   else if (state.currentId) title = 'Loading…';
   els.heading.textContent = title;
   document.title = chat ? `${title} · Chat` : 'Chat';
+  renderUsage();
+  renderSettings();
 }
 
 function renderAll() {
@@ -1090,6 +1205,14 @@ function bindElements() {
   els.loginForm = document.getElementById('login-form');
   els.loginToken = document.getElementById('login-token');
   els.loginError = document.getElementById('login-error');
+  els.settingsToggle = document.getElementById('settings-toggle');
+  els.settings = document.getElementById('settings');
+  els.settingsModel = document.getElementById('settings-model');
+  els.settingsSystem = document.getElementById('settings-system');
+  els.settingsTemperature = document.getElementById('settings-temperature');
+  els.settingsMaxTokens = document.getElementById('settings-max-tokens');
+  els.settingsClose = document.getElementById('settings-close');
+  els.chatUsage = document.getElementById('chat-usage');
   els.loadEarlier = h('button', { type: 'button', className: 'btn btn-small load-earlier', dataset: { testid: 'load-earlier' } }, 'Load earlier messages');
 }
 
@@ -1114,6 +1237,12 @@ function bindEvents() {
   els.newChat.addEventListener('click', () => setDrawer(false));
   els.newChat.addEventListener('click', newChat);
   els.modelSelect.addEventListener('change', changeModel);
+  els.settingsToggle.addEventListener('click', () => toggleSettings(els.settings.hidden));
+  els.settingsClose.addEventListener('click', () => toggleSettings(false));
+  els.settings.addEventListener('submit', (e) => {
+    e.preventDefault();
+    saveSettings();
+  });
   els.loadEarlier.addEventListener('click', loadEarlier);
   els.form.addEventListener('submit', (e) => {
     e.preventDefault();

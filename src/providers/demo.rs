@@ -26,7 +26,7 @@ impl Provider for Demo {
         let words = last.split_whitespace().count();
         let content = format!(
             "Demo model (offline): you said \"{}\" ({} {}). This is message {} you have sent in this chat. \
-             Choose an OpenAI-compatible model once OPENAI_API_KEY is set on the server to talk to a real LLM.",
+             To talk to a real LLM, set a provider's key on the server (ANTHROPIC_API_KEY, GEMINI_API_KEY, OPENROUTER_API_KEY or OPENAI_API_KEY) and pick one of its models.",
             excerpt(last, 200),
             words,
             if words == 1 { "word" } else { "words" },
