@@ -27,8 +27,11 @@
 #                           included) for debugging; by default only the actor's lines and
 #                           errors are kept, in $THEATER_HOME/chat.log
 #   CHAT_LOG_MAX_KIB        chat.log is rotated to chat.log.1 past this size, default 1024
-#   OPENAI_API_KEY, OPENAI_BASE_URL
-#                           read by the actor from the theater-server's environment: they
+#   CHAT_MODELS             a TOML file of models and prices to add or change, in the
+#                           format of assets/models.toml; read at every actor start (a
+#                           mistake stops the start with its line number)
+#   ANTHROPIC_API_KEY, GEMINI_API_KEY, OPENROUTER_API_KEY, OPENAI_API_KEY and their
+#   *_BASE_URL              read by the actor from the theater-server's environment: they
 #                           pass through when this command starts the server
 set -euo pipefail
 
@@ -130,6 +133,19 @@ case "$port" in
     ;;
 esac
 url="http://$host:$port/"
+
+# CHAT_MODELS as a JSON string for the init state's "catalog" (sed: GNU's, as in the
+# flake's runtime inputs and on Debian).
+models_json=""
+if [ -n "${CHAT_MODELS:-}" ]; then
+  if [ ! -r "$CHAT_MODELS" ] || [ -d "$CHAT_MODELS" ]; then
+    say "CHAT_MODELS: cannot read the file '$CHAT_MODELS'"
+    exit 2
+  fi
+  models_json="\"$(tr -d '\000-\010\013\014\016-\037' <"$CHAT_MODELS" \
+    | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' -e 's/\r$//' \
+    | sed -e ':a' -e 'N' -e '$!ba' -e 's/\n/\\n/g')\""
+fi
 
 note() { # a line for the terminal and for chat.log
   say "$*"
@@ -245,8 +261,13 @@ start_server() {
 
 start_actor() {
   local start_args=(start "$manifest" --id-only --address "$THEATER_SERVER_ADDRESS") started
-  if [ -n "${CHAT_PORT:-}" ]; then
-    start_args+=(--initial-state "{\"port\": $port}")
+  local fields=()
+  [ -z "${CHAT_PORT:-}" ] || fields+=("\"port\": $port")
+  [ -z "$models_json" ] || fields+=("\"catalog\": $models_json")
+  if [ "${#fields[@]}" -gt 0 ]; then
+    local joined
+    joined="$(printf '%s, ' "${fields[@]}")"
+    start_args+=(--initial-state "{${joined%, }}")
   fi
   local start_err="$THEATER_HOME/theater-start.err"
   if ! started="$(theater "${start_args[@]}" 2>"$start_err")"; then

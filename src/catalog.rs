@@ -84,7 +84,7 @@ pub enum CatalogError {
     NoModels(String),
     #[error("provider {provider:?} has no model {model:?}")]
     UnknownModel { provider: String, model: String },
-    #[error("the catalog in the init state (\"catalog\") is invalid: {0}")]
+    #[error("the models file (CHAT_MODELS, or the init state's \"catalog\") is invalid: {0}")]
     BadOverlay(String),
 }
 
