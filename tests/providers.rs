@@ -46,14 +46,19 @@ struct Rig {
 
 impl Rig {
     fn start() -> Self {
+        Self::start_with(fake_providers::base_url)
+    }
+
+    /// With each provider's base URL made by `base_url(provider, its fake)`.
+    fn start_with(base_url: fn(&str, &FakeServer) -> String) -> Self {
         let manifest = package_manifest();
         let anthropic = fake_providers::anthropic(ANTHROPIC_KEY);
         let gemini = fake_providers::gemini(GEMINI_KEY);
         let openrouter = fake_providers::openrouter(OPENROUTER_KEY);
         let urls = [
-            fake_providers::base_url("anthropic", &anthropic),
-            fake_providers::base_url("gemini", &gemini),
-            fake_providers::base_url("openrouter", &openrouter),
+            base_url("anthropic", &anthropic),
+            base_url("gemini", &gemini),
+            base_url("openrouter", &openrouter),
         ];
         let mut theater = Theater::start(&[
             ("ANTHROPIC_API_KEY", ANTHROPIC_KEY),
@@ -570,6 +575,70 @@ fn openrouter_answers_and_fails_the_way_its_api_does() {
     rig.assert_no_key_leaks();
 }
 
+/// A base URL as the APIs' own documentation writes the endpoint, with the version
+/// in it (or OpenRouter's without its `/api/v1`), is an easy mistake: each provider
+/// answers 404 for the wrong path, and the page must say the request was rejected
+/// (404), not blame the model or the key.
+#[test]
+#[ignore = "needs Theater 0.2.1 and the built package; run scripts/test"]
+fn a_base_url_with_the_wrong_path_is_reported_as_a_rejected_request() {
+    let rig = Rig::start_with(|provider, fake| match provider {
+        "anthropic" => format!("{}/v1", fake.origin()),
+        "gemini" => format!("{}/v1beta", fake.origin()),
+        _ => fake.origin(),
+    });
+    let mut outcomes = Vec::new();
+    for (provider, model, fake, path) in [
+        (
+            "anthropic",
+            "claude-sonnet-4-5",
+            &rig.anthropic,
+            "/v1/v1/messages",
+        ),
+        (
+            "gemini",
+            "gemini-2.5-flash",
+            &rig.gemini,
+            "/v1beta/v1beta/models/gemini-2.5-flash:generateContent",
+        ),
+        (
+            "openrouter",
+            "openai/gpt-4o-mini",
+            &rig.openrouter,
+            "/chat/completions",
+        ),
+    ] {
+        let chat = rig.chat(provider, model);
+        rig.say(&chat, "Anyone there?");
+        let failed = rig.reply(&chat);
+        assert_eq!(fake.last().path(), path, "{provider}");
+        let messages = rig.messages(&chat);
+        assert_eq!(messages.len(), 1, "{provider}: the message is kept, alone");
+        outcomes.push((
+            provider,
+            failed["status"].as_str().map(str::to_string),
+            failed["code"].as_str().map(str::to_string),
+            failed["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("404")),
+        ));
+    }
+    let rejected = |provider| {
+        (
+            provider,
+            Some("failed".to_string()),
+            Some("provider_rejected".to_string()),
+            true,
+        )
+    };
+    assert_eq!(
+        outcomes,
+        ["anthropic", "gemini", "openrouter"].map(rejected),
+        "(provider, status, code, message names the 404)"
+    );
+    rig.assert_no_key_leaks();
+}
+
 /// The fakes themselves, without Theater: they refuse what the real APIs refuse, so
 /// the tests above prove the actor sends what each API takes.
 #[test]
@@ -699,6 +768,18 @@ fn the_fakes_refuse_what_the_real_apis_refuse() {
         ),
         200,
         "\"blockReason\":\"SAFETY\"",
+    );
+
+    let doubled = "/v1beta/v1beta/models/gemini-2.5-flash:generateContent";
+    let page = post(&gemini, doubled, &auth, json!({}));
+    check(&page, 404, "was not found on this server");
+    assert!(page
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(
+        !page.text[..300].contains("model"),
+        "as on Google's page, the path comes after a long head"
     );
 
     let openrouter = fake_providers::openrouter(OPENROUTER_KEY);

@@ -56,11 +56,12 @@ impl Recorded {
     }
 }
 
-/// A reply: status, extra headers, JSON body.
+/// A reply: status, extra headers, body (JSON unless made by `html`).
 pub struct Answer {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
-    pub body: Value,
+    pub content_type: &'static str,
+    pub body: String,
 }
 
 impl Answer {
@@ -68,7 +69,16 @@ impl Answer {
         Self {
             status,
             headers: Vec::new(),
-            body,
+            content_type: "application/json",
+            body: body.to_string(),
+        }
+    }
+
+    pub fn html(status: u16, body: &str) -> Self {
+        Self {
+            content_type: "text/html; charset=UTF-8",
+            body: body.to_string(),
+            ..Self::json(status, Value::Null)
         }
     }
 
@@ -169,7 +179,7 @@ fn serve(
     recorded.lock().unwrap().push(request.clone());
     let expected = key.lock().unwrap().clone();
     let answer = handler(&request, &expected);
-    let body = answer.body.to_string();
+    let body = answer.body;
     let extra: String = answer
         .headers
         .iter()
@@ -178,8 +188,9 @@ fn serve(
     let mut stream = stream;
     write!(
         stream,
-        "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
+        "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
         answer.status,
+        answer.content_type,
         body.len()
     )?;
     stream.flush()

@@ -30,6 +30,27 @@ fn error(code: u16, status: &str, message: &str, details: Option<Value>) -> Answ
     Answer::json(code, json!({ "error": error }))
 }
 
+/// What Google's front end answers for a path it does not serve (a base URL with the
+/// version in it, say): an HTML page, its message after a long head and style sheet.
+fn not_found_page(path: &str) -> Answer {
+    let style = "*{margin:0;padding:0}html,code{font:15px/22px arial,sans-serif}\
+        html{background:#fff;color:#222;padding:15px}\
+        body{margin:7% auto 0;max-width:390px;min-height:180px;padding:30px 0 15px}\
+        p{margin:11px 0 22px;overflow:hidden}ins{color:#777;text-decoration:none}\
+        a img{border:0}@media screen and (max-width:772px){body{margin-top:0;max-width:none}}";
+    Answer::html(
+        404,
+        &format!(
+            "<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n  \
+             <meta name=viewport content=\"initial-scale=1, minimum-scale=1, width=device-width\">\n  \
+             <title>Error 404 (Not Found)!!1</title>\n  <style>\n    {style}\n  </style>\n  \
+             <p><b>404.</b> <ins>That's an error.</ins>\n  \
+             <p>The requested URL <code>{path}</code> was not found on this server.  \
+             <ins>That's all we know.</ins>\n"
+        ),
+    )
+}
+
 fn invalid(message: &str) -> Answer {
     error(400, "INVALID_ARGUMENT", message, None)
 }
@@ -50,16 +71,7 @@ pub(super) fn answer(request: &Recorded, key: &str) -> Answer {
         .strip_prefix("/v1beta/models/")
         .and_then(|rest| rest.strip_suffix(":generateContent"));
     let Some(model) = model.filter(|_| request.method == "POST") else {
-        return error(
-            404,
-            "NOT_FOUND",
-            &format!(
-                "The requested URL {} {} was not found on this server.",
-                request.method,
-                request.path()
-            ),
-            None,
-        );
+        return not_found_page(request.path());
     };
     match request.header("x-goog-api-key") {
         None => return error(
