@@ -1,12 +1,14 @@
 //! Harness for tests against the real Theater 0.2.1: a theater-server with its own
-//! THEATER_HOME on a free port, the `theater` CLI, HTTP helpers, and a fake
-//! OpenAI-compatible provider on 127.0.0.1. Everything started here is stopped by
-//! `Drop`, also when a test fails.
+//! THEATER_HOME on a free port, the `theater` CLI, HTTP helpers, and fake providers on
+//! 127.0.0.1 (OpenAI-compatible, Anthropic, Gemini, OpenRouter). Everything started
+//! here is stopped by `Drop`, also when a test fails.
 
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod fake_http;
 pub mod fake_openai;
+pub mod fake_providers;
 
 use serde_json::Value;
 use std::net::TcpListener;
