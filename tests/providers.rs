@@ -245,8 +245,25 @@ fn usage((input, output): (u64, u64)) -> Value {
     json!({ "input_tokens": input, "output_tokens": output })
 }
 
-/// The reply the chat shows, with who wrote it and what it cost.
-fn assert_reply(message: &Value, provider: &str, model: &str, text: &str, tokens: (u64, u64)) {
+/// What `tokens` cost at `prices` (US dollars per million input and output tokens).
+fn cost((input, output): (u64, u64), (input_price, output_price): (f64, f64)) -> f64 {
+    (input as f64 * input_price + output as f64 * output_price) / 1e6
+}
+
+fn assert_dollars(shown: &Value, expected: f64) {
+    let shown = shown.as_f64().unwrap_or_else(|| panic!("no cost: {shown}"));
+    assert!((shown - expected).abs() < 1e-12, "{shown} != {expected}");
+}
+
+/// The reply the chat shows, with who wrote it, its tokens and what they cost at the
+/// catalog's `prices`.
+fn assert_reply(
+    message: &Value,
+    (provider, model): (&str, &str),
+    text: &str,
+    tokens: (u64, u64),
+    prices: (f64, f64),
+) {
     assert_eq!(message["role"], "assistant", "{message}");
     assert_eq!(message["content"], text, "{message}");
     assert_eq!(
@@ -254,8 +271,48 @@ fn assert_reply(message: &Value, provider: &str, model: &str, text: &str, tokens
         (Some(provider), Some(model)),
         "{message}"
     );
-    assert_eq!(message["usage"], usage(tokens), "{message}");
+    let mut shown = message["usage"].clone();
+    assert_dollars(&shown["cost_usd"], cost(tokens, prices));
+    shown.as_object_mut().unwrap().remove("cost_usd");
+    assert_eq!(shown, usage(tokens), "{message}");
 }
+
+impl Rig {
+    /// Gives the chat a system prompt, temperature and reply length.
+    fn set_settings(&self, chat: &str, temperature: f64) {
+        let view = self.call(
+            200,
+            "PATCH",
+            &format!("/api/chat?id={chat}"),
+            Some(json!({ "system": SYSTEM, "temperature": temperature, "max_tokens": 256 })),
+        );
+        assert_eq!(
+            view["settings"],
+            json!({ "system": SYSTEM, "temperature": temperature, "max_tokens": 256 })
+        );
+    }
+
+    /// The chat's totals: both replies' tokens and cost.
+    fn assert_chat_spent(&self, chat: &str, tokens: (u64, u64), prices: (f64, f64)) {
+        let view = self.call(200, "GET", &format!("/api/chat?id={chat}"), None);
+        let spent = &view["usage"];
+        assert_eq!(
+            (
+                spent["input_tokens"].as_u64(),
+                spent["output_tokens"].as_u64()
+            ),
+            (Some(tokens.0 * 2), Some(tokens.1 * 2)),
+            "{view}"
+        );
+        assert_dollars(&spent["cost_usd"], 2.0 * cost(tokens, prices));
+        assert!(spent.get("unpriced_replies").is_none(), "{view}");
+    }
+}
+
+const SYSTEM: &str = "Answer in one sentence.";
+// The catalog's prices (assets/models.toml), US dollars per million tokens.
+const SONNET: (f64, f64) = (3.0, 15.0);
+const FLASH: (f64, f64) = (0.30, 2.50);
 
 #[test]
 #[ignore = "needs Theater 0.2.1 and the built package; run scripts/test"]
@@ -269,10 +326,10 @@ fn anthropic_answers_and_fails_the_way_the_messages_api_does() {
     assert_eq!(messages.len(), 2, "{messages:?}");
     assert_reply(
         &messages[1],
-        "anthropic",
-        "claude-sonnet-4-5",
+        ("anthropic", "claude-sonnet-4-5"),
         "Fake Anthropic reply to: Hello Claude",
         ANTHROPIC_USAGE,
+        SONNET,
     );
     assert_eq!(done["message"], messages[1]["id"], "{done}");
 
@@ -336,7 +393,9 @@ fn anthropic_answers_and_fails_the_way_the_messages_api_does() {
     );
     rig.anthropic.expect_key(ANTHROPIC_KEY);
 
-    // The next reply works, and the whole conversation was sent, alternating.
+    // The next reply works, with the chat's settings, and the whole conversation was
+    // sent, alternating.
+    rig.set_settings(&chat, 0.3);
     let done = rig.reply(&chat);
     assert_eq!(done["status"], "done", "{done}");
     let messages = rig.messages(&chat);
@@ -347,11 +406,18 @@ fn anthropic_answers_and_fails_the_way_the_messages_api_does() {
     );
     assert_reply(
         &messages[3],
-        "anthropic",
-        "claude-sonnet-4-5",
+        ("anthropic", "claude-sonnet-4-5"),
         &format!("Fake Anthropic reply to: {question}"),
         ANTHROPIC_USAGE,
+        SONNET,
     );
+    let sent = rig.anthropic.last().body;
+    assert_eq!(
+        (&sent["system"], &sent["temperature"], &sent["max_tokens"]),
+        (&json!(SYSTEM), &json!(0.3), &json!(256)),
+        "the settings, top-level: {sent}"
+    );
+    rig.assert_chat_spent(&chat, ANTHROPIC_USAGE, SONNET);
     assert_eq!(
         rig.anthropic.last().body["messages"],
         json!([
@@ -380,10 +446,10 @@ fn gemini_answers_and_fails_the_way_generate_content_does() {
     assert_eq!(messages.len(), 2, "{messages:?}");
     assert_reply(
         &messages[1],
-        "gemini",
-        "gemini-2.5-flash",
+        ("gemini", "gemini-2.5-flash"),
         "Fake Gemini reply to: Hello Gemini",
         GEMINI_USAGE,
+        FLASH,
     );
 
     let sent = rig.gemini.requests();
@@ -430,17 +496,33 @@ fn gemini_answers_and_fails_the_way_generate_content_does() {
     rig.fails_with(&chat, "gemini-2.5-flash", "provider_auth", question);
     rig.gemini.expect_key(GEMINI_KEY);
 
+    rig.set_settings(&chat, 1.5);
     let done = rig.reply(&chat);
     assert_eq!(done["status"], "done", "{done}");
     let messages = rig.messages(&chat);
     assert_eq!(messages.len(), 4, "{messages:?}");
     assert_reply(
         &messages[3],
-        "gemini",
-        "gemini-2.5-flash",
+        ("gemini", "gemini-2.5-flash"),
         &format!("Fake Gemini reply to: {question}"),
         GEMINI_USAGE,
+        FLASH,
     );
+    let sent = rig.gemini.last().body;
+    assert_eq!(
+        sent["systemInstruction"],
+        json!({ "parts": [{ "text": SYSTEM }] }),
+        "{sent}"
+    );
+    assert_eq!(
+        (
+            &sent["generationConfig"]["temperature"],
+            &sent["generationConfig"]["maxOutputTokens"]
+        ),
+        (&json!(1.5), &json!(256)),
+        "{sent}"
+    );
+    rig.assert_chat_spent(&chat, GEMINI_USAGE, FLASH);
     assert_eq!(
         rig.gemini.last().body["contents"],
         json!([
@@ -479,10 +561,10 @@ fn openrouter_answers_and_fails_the_way_its_api_does() {
     assert_eq!(messages.len(), 2, "{messages:?}");
     assert_reply(
         &messages[1],
-        "openrouter",
-        model,
+        ("openrouter", model),
         "Fake OpenRouter reply to: Hello OpenRouter",
         OPENROUTER_USAGE,
+        SONNET,
     );
 
     let sent = rig.openrouter.requests();
@@ -535,33 +617,40 @@ fn openrouter_answers_and_fails_the_way_its_api_does() {
     let failed = rig.reply(&chat);
     assert_eq!(failed["status"], "failed", "{failed}");
     assert!(
-        matches!(
-            failed["code"].as_str(),
-            Some("provider_model_not_found" | "provider_rejected")
-        ) && failed["message"]
-            .as_str()
-            .unwrap()
-            .contains("fake-invalid-model is not a valid model ID"),
+        failed["code"] == "provider_model_not_found"
+            && failed["message"]
+                .as_str()
+                .unwrap()
+                .contains("fake-invalid-model is not a valid model ID"),
         "{failed}"
     );
     rig.openrouter.expect_key(ROTATED_KEY);
     rig.fails_with(&chat, model, "provider_auth", question);
     rig.openrouter.expect_key(OPENROUTER_KEY);
 
+    rig.set_settings(&chat, 0.7);
     let done = rig.reply(&chat);
     assert_eq!(done["status"], "done", "{done}");
     let messages = rig.messages(&chat);
     assert_eq!(messages.len(), 4, "{messages:?}");
     assert_reply(
         &messages[3],
-        "openrouter",
-        model,
+        ("openrouter", model),
         &format!("Fake OpenRouter reply to: {question}"),
         OPENROUTER_USAGE,
+        SONNET,
+    );
+    rig.assert_chat_spent(&chat, OPENROUTER_USAGE, SONNET);
+    let sent = rig.openrouter.last().body;
+    assert_eq!(
+        (&sent["temperature"], &sent["max_tokens"]),
+        (&json!(0.7), &json!(256)),
+        "{sent}"
     );
     assert_eq!(
         rig.openrouter.last().body["messages"],
         json!([
+            { "role": "system", "content": SYSTEM },
             { "role": "user", "content": "Hello OpenRouter" },
             { "role": "assistant", "content": "Fake OpenRouter reply to: Hello OpenRouter" },
             { "role": "user", "content": question },

@@ -147,7 +147,17 @@ impl Gemini {
             ("INVALID_ARGUMENT", _) | (_, 400) if bad_key => {
                 ProviderError::Auth { status, message }
             }
-            ("NOT_FOUND", _) | (_, 404) => wire::not_found(status, message),
+            ("NOT_FOUND", _) => wire::not_found(status, message),
+            // Not Google's error object: nothing at that address, e.g. a base URL with
+            // a path of its own. Every Gemini URL names a model, so a page quoting it
+            // must not read as a missing model.
+            (_, 404) => ProviderError::Rejected {
+                status,
+                message: format!(
+                    "nothing answers at this address; check {}: {message}",
+                    super::GEMINI_BASE_URL
+                ),
+            },
             ("RESOURCE_EXHAUSTED", _) | (_, 429) => ProviderError::RateLimited {
                 retry_after: retry_after(),
                 message,

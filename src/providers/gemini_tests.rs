@@ -207,6 +207,18 @@ fn maps_every_documented_error_status() {
         provider().parse(&response(404, &missing)),
         Err(ProviderError::ModelNotFound { .. })
     ));
+    // A 404 page that is not Google's error object quotes the URL, which names a model:
+    // it is a wrong address, not a missing model.
+    let page = "<html><title>Error 404 (Not Found)</title><p>The requested URL /v1/v1beta/models/gemini-2.5-flash:generateContent was not found.</p></html>";
+    match provider().parse(&response(404, page)) {
+        Err(ProviderError::Rejected {
+            status: 404,
+            message,
+        }) => {
+            assert!(message.contains("GEMINI_BASE_URL"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
     let exhausted = r#"{"error":{"code":429,"message":"You exceeded your current quota.","status":"RESOURCE_EXHAUSTED",
         "details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"36.5s"}]}}"#;
     assert_eq!(

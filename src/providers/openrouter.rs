@@ -83,6 +83,14 @@ impl OpenRouter {
             400..=499 if wire::mentions_context_limit(&error.message) => {
                 ProviderError::ContextTooLong { message }
             }
+            // A model id OpenRouter does not know (the catalog takes any id).
+            400 if error
+                .message
+                .to_ascii_lowercase()
+                .contains("not a valid model") =>
+            {
+                ProviderError::ModelNotFound { message }
+            }
             400..=499 => ProviderError::Rejected { status, message },
             _ => ProviderError::Upstream { status, message },
         }

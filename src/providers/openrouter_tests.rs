@@ -140,7 +140,7 @@ fn maps_every_documented_error_code() {
     ));
     assert!(matches!(
         parse(400, 400, "openai/gpt-9 is not a valid model ID"),
-        ProviderError::Rejected { status: 400, .. }
+        ProviderError::ModelNotFound { .. }
     ));
     assert!(matches!(
         parse(404, 404, "No endpoints found for model openai/gpt-9."),
