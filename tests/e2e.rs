@@ -203,9 +203,10 @@ fn chats_work_and_survive_restarts_on_real_theater() {
         answer["message"]["content"],
         "Fake reply #2 to: Second question"
     );
+    // gpt-4o-mini at the catalog's $0.15 and $0.60 per million tokens.
     assert_eq!(
         answer["message"]["usage"],
-        json!({ "input_tokens": 11, "output_tokens": 7 })
+        json!({ "input_tokens": 11, "output_tokens": 7, "cost_usd": 5.85e-6 })
     );
 
     let sent = fake.requests();
