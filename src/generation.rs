@@ -63,6 +63,9 @@ pub struct Running {
     /// Earlier messages of the branch not sent (see [`crate::context`]).
     #[serde(default, skip_serializing_if = "crate::chats::is_zero")]
     pub omitted: u64,
+    /// The reply being regenerated and its depth: the answer becomes its sibling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sibling: Option<(MessageId, u64)>,
 }
 
 /// How a generation ended.
@@ -207,6 +210,7 @@ mod tests {
             started_at: 0,
             deadline,
             omitted: 0,
+            sibling: None,
         }
     }
 

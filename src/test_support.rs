@@ -142,13 +142,25 @@ impl Harness {
     /// Runs the worker spawned last (its `init`), then hands its message to the actor
     /// as the runtime would (`handle-send`).
     pub fn run_worker(&mut self) {
+        let last = self
+            .host
+            .spawned
+            .borrow()
+            .len()
+            .checked_sub(1)
+            .expect("no worker spawned");
+        self.run_worker_at(last);
+    }
+
+    /// Runs the `index`th worker spawned (0 first), as [`Self::run_worker`].
+    pub fn run_worker_at(&mut self, index: usize) {
         let (_, job) = self
             .host
             .spawned
             .borrow()
-            .last()
+            .get(index)
             .cloned()
-            .expect("no worker spawned");
+            .expect("no such worker");
         self.host.messages.borrow_mut().clear();
         crate::worker::run(&self.host, &job).unwrap();
         let (to, report) = self.host.messages.borrow()[0].clone();

@@ -34,6 +34,9 @@ const state = {
   running: new Map(), // chat id -> id of the generation a worker is writing
   replyErrors: new Map(), // chat id -> error message of the last failed reply
   renamingId: null,
+  editingId: null, // the question being edited
+  compare: new Set(), // "provider/model" keys that answer too
+
   tokenRequired: false, // the server asks for its access token
 };
 
@@ -259,6 +262,7 @@ async function loadProviders() {
     buildModelOptions();
     syncModelSelect();
     refreshModelLabels();
+    renderCompare();
   } catch (err) {
     els.modelSelect.replaceChildren(h('option', { value: '' }, 'Models unavailable'));
     els.modelSelect.disabled = true;
@@ -726,7 +730,9 @@ function createMessageNode(m) {
     el.title = 'Tokens read and written for this reply, and what they cost at the catalog\'s prices';
     meta.append(el);
   }
-  if (meta.childNodes.length) node.append(meta);
+  // Versions (‹ 2/3 ›) and actions depend on the chat's tree: filled by renderBranchControls.
+  meta.append(h('span', { className: 'msg-branch' }));
+  node.append(meta);
   if (typeof m.omitted === 'number' && m.omitted > 0) {
     const n = m.omitted;
     node.append(h('p', { className: 'msg-omitted', dataset: { testid: 'omitted' } },
@@ -791,6 +797,7 @@ function renderMessages() {
       messageNodes.set(m.id, node);
     }
     live.add(m.id);
+    renderBranchControls(node, m);
     nodes.push(node);
   }
   for (const id of Array.from(messageNodes.keys())) if (!live.has(id)) messageNodes.delete(id);
@@ -851,7 +858,9 @@ async function sendMessage() {
   await requestReply(chatId);
 }
 
-async function requestReply(chatId) {
+// Asks for a reply to the chat's last message; `extra` may name a reply to
+// `regenerate`. With models picked under "Compare", each of them answers.
+async function requestReply(chatId, extra = {}) {
   if (isPending(chatId)) return;
   state.pendingReplies.add(chatId);
   state.replyErrors.delete(chatId);
@@ -862,10 +871,12 @@ async function requestReply(chatId) {
   }
   try {
     // 202 at once: the reply is written by a worker and arrives on the socket (or poll).
-    const res = await api('POST', `/api/reply?chat=${enc(chatId)}`, {});
+    const res = await api('POST', `/api/reply?chat=${enc(chatId)}`, Object.assign(replyModels(chatId), extra));
     if (res.chat) upsertChat(res.chat);
-    if (res.message && state.currentId === chatId) appendMessage(res.message);
-    applyGeneration(res.generation);
+    const several = (res.generations || []).length > 1;
+    if (res.message && state.currentId === chatId && !extra.regenerate && !several) appendMessage(res.message);
+    else if (res.message && state.currentId === chatId) syncOpenChat(false);
+    for (const g of res.generations || [res.generation]) applyGeneration(g);
   } catch (err) {
     if (err.code === 'generation_running') await refreshGeneration(chatId);
     else state.replyErrors.set(chatId, err.message);
@@ -885,11 +896,15 @@ function applyGeneration(g) {
   if (!g || typeof g.chat !== 'string') return;
   const chatId = g.chat;
   if (g.status === 'running') {
-    if (state.running.get(chatId) !== g.id) state.running.set(chatId, g.id);
+    const ids = state.running.get(chatId) || new Set();
+    ids.add(g.id);
+    state.running.set(chatId, ids);
     schedulePoll();
   } else {
-    if (state.running.get(chatId) !== g.id) return; // an older or finished one
-    state.running.delete(chatId);
+    const ids = state.running.get(chatId);
+    if (!ids || !ids.has(g.id)) return; // an older or finished one
+    ids.delete(g.id);
+    if (!ids.size) state.running.delete(chatId);
     if (g.status === 'failed' || g.status === 'timed_out') {
       const wait = g.retry_after ? ` (the provider asks to wait ${g.retry_after} s)` : '';
       state.replyErrors.set(chatId, `${g.message || 'The reply failed.'}${wait}`);
@@ -923,12 +938,19 @@ function schedulePoll() {
   if (pollTimer || !state.running.size) return;
   pollTimer = setTimeout(async () => {
     pollTimer = null;
-    for (const [, id] of Array.from(state.running)) {
+    const all = [];
+    for (const ids of state.running.values()) all.push(...ids);
+    for (const id of all) {
       try {
         const res = await api('GET', `/api/generation?id=${enc(id)}`);
         applyGeneration(res.generation);
       } catch (err) {
-        if (err.status === 404) for (const [chat, g] of state.running) if (g === id) state.running.delete(chat);
+        if (err.status === 404) {
+          for (const [chat, ids] of state.running) {
+            ids.delete(id);
+            if (!ids.size) state.running.delete(chat);
+          }
+        }
       }
     }
     renderMessages();
@@ -937,11 +959,10 @@ function schedulePoll() {
 }
 
 async function stopReply(chatId) {
-  const id = state.running.get(chatId);
-  if (!id) return;
+  if (!state.running.has(chatId)) return;
   try {
-    const res = await api('POST', `/api/stop?generation=${enc(id)}`);
-    applyGeneration(res.generation);
+    const res = await api('POST', `/api/stop?chat=${enc(chatId)}`);
+    for (const g of res.generations || [res.generation]) applyGeneration(g);
   } catch (err) {
     showError(err.message);
   }
@@ -1060,6 +1081,169 @@ async function saveSettings() {
   }
 }
 
+/* ---------- branches: versions, edit, regenerate, compare, tree ---------- */
+
+// Where a message is one of several versions: its siblings and its place among them.
+function versionsOf(id) {
+  const tree = (state.currentChat && state.currentChat.tree) || [];
+  for (const point of tree) {
+    const index = (point.children || []).findIndex((c) => c.id === id);
+    if (index >= 0) return { siblings: point.children, index };
+  }
+  return null;
+}
+
+function renderBranchControls(node, m) {
+  const slot = node.querySelector('.msg-branch');
+  if (!slot) return;
+  const versions = versionsOf(m.id);
+  const pending = isPending(state.currentId);
+  const key = `${versions ? `${versions.index}/${versions.siblings.length}` : ''}|${pending}|${state.editingId === m.id}`;
+  if (slot.dataset.key === key) return;
+  slot.dataset.key = key;
+  const parts = [];
+  if (versions) {
+    const { siblings, index } = versions;
+    const prev = h('button', { type: 'button', className: 'icon-btn', dataset: { testid: 'version-prev' }, disabled: pending || index === 0, attrs: { 'aria-label': 'Previous version' } }, '‹');
+    const next = h('button', { type: 'button', className: 'icon-btn', dataset: { testid: 'version-next' }, disabled: pending || index === siblings.length - 1, attrs: { 'aria-label': 'Next version' } }, '›');
+    prev.addEventListener('click', () => switchBranch(siblings[index - 1].id));
+    next.addEventListener('click', () => switchBranch(siblings[index + 1].id));
+    parts.push(h('span', { className: 'msg-versions', dataset: { testid: 'versions' } }, prev, `${index + 1}/${siblings.length}`, next));
+  }
+  if (m.role === 'user') {
+    const edit = h('button', { type: 'button', className: 'link-btn', dataset: { testid: 'edit' }, disabled: pending }, 'Edit');
+    edit.addEventListener('click', () => startEdit(node, m));
+    parts.push(edit);
+  } else if (m.role === 'assistant') {
+    const again = h('button', { type: 'button', className: 'link-btn', dataset: { testid: 'regenerate' }, disabled: pending }, 'Regenerate');
+    again.addEventListener('click', () => requestReply(state.currentId, { regenerate: m.id }));
+    parts.push(again);
+  }
+  slot.replaceChildren(...parts);
+}
+
+async function switchBranch(messageId) {
+  const chatId = state.currentId;
+  if (!chatId || isPending(chatId)) return;
+  try {
+    const res = await api('POST', `/api/branch?chat=${enc(chatId)}`, { message: messageId });
+    upsertChat(res.chat);
+    await syncOpenChat(false);
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+// Editing a question writes a new version next to it and asks for a reply to it.
+function startEdit(node, m) {
+  if (state.editingId) return;
+  state.editingId = m.id;
+  const bubble = node.querySelector('.bubble');
+  const box = h('textarea', { className: 'edit-box', dataset: { testid: 'edit-box' }, rows: 3 });
+  box.value = String(m.content || '');
+  const save = h('button', { type: 'submit', className: 'btn btn-primary btn-small', dataset: { testid: 'edit-save' } }, 'Save and ask');
+  const cancel = h('button', { type: 'button', className: 'btn btn-small', dataset: { testid: 'edit-cancel' } }, 'Cancel');
+  const form = h('form', { className: 'edit-form' }, box, h('div', { className: 'edit-actions' }, cancel, save));
+  const close = () => {
+    form.remove();
+    bubble.hidden = false;
+    state.editingId = null;
+    renderMessages();
+  };
+  cancel.addEventListener('click', close);
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      close();
+    } else if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const content = box.value.trim();
+    if (!content) return;
+    const chatId = state.currentId;
+    save.disabled = true;
+    try {
+      const res = await api('POST', `/api/edit?chat=${enc(chatId)}`, { message: m.id, content });
+      close();
+      upsertChat(res.chat);
+      await syncOpenChat(false);
+      await requestReply(chatId);
+    } catch (err) {
+      save.disabled = false;
+      showError(err.message);
+    }
+  });
+  bubble.hidden = true;
+  bubble.after(form);
+  renderMessages();
+  box.focus();
+}
+
+// Models picked under "Compare" answer too, next to the chat's own model.
+function replyModels(chatId) {
+  const chat = state.chats.find((c) => c.id === chatId) || state.currentChat;
+  if (!state.compare.size || !chat) return {};
+  const own = modelKey(chat.provider, chat.model);
+  const keys = [own].concat(Array.from(state.compare).filter((k) => k !== own)).slice(0, 3);
+  if (keys.length < 2) return {};
+  return { models: keys.map(parseModelKey) };
+}
+
+function renderCompare() {
+  const options = [];
+  for (const p of state.providers) {
+    if (!p.available) continue;
+    for (const m of p.models || []) {
+      const key = modelKey(p.id, m.id);
+      const box = h('input', { type: 'checkbox', value: key, checked: state.compare.has(key) });
+      box.addEventListener('change', () => {
+        if (box.checked && state.compare.size >= 2) {
+          box.checked = false;
+          showError('Compare asks at most two more models next to the chat\'s own.');
+          return;
+        }
+        if (box.checked) state.compare.add(key);
+        else state.compare.delete(key);
+        renderCompareSummary();
+      });
+      options.push(h('label', { className: 'compare-option' }, box, ` ${p.name || p.id}: ${m.name || m.id}`));
+    }
+  }
+  els.compareList.replaceChildren(...options);
+  renderCompareSummary();
+}
+
+function renderCompareSummary() {
+  const n = state.compare.size;
+  els.compareSummary.textContent = n ? `Compare: +${n} model${n === 1 ? '' : 's'}` : 'Compare models';
+}
+
+function toggleTree(open) {
+  const show = Boolean(open && state.currentChat);
+  els.treePanel.hidden = !show;
+  els.treeToggle.setAttribute('aria-expanded', show ? 'true' : 'false');
+  renderTree();
+}
+
+function renderTree() {
+  const chat = state.currentChat;
+  els.treeToggle.disabled = !chat || !(chat.tree && chat.tree.length);
+  if (els.treePanel.hidden) return;
+  if (!chat || !chat.tree || !chat.tree.length || typeof window.drawChatTree !== 'function') {
+    els.treePanel.replaceChildren(h('p', { className: 'muted' }, 'This conversation has one branch.'));
+    return;
+  }
+  const svg = window.drawChatTree(chat.tree, chat.message_count, (id) => {
+    toggleTree(false);
+    switchBranch(id);
+  });
+  els.treePanel.replaceChildren(svg);
+}
+
 /* ---------- header ---------- */
 
 function renderHeader() {
@@ -1071,6 +1255,7 @@ function renderHeader() {
   document.title = chat ? `${title} · Chat` : 'Chat';
   renderUsage();
   renderSettings();
+  renderTree();
 }
 
 function renderAll() {
@@ -1213,6 +1398,10 @@ function bindElements() {
   els.settingsMaxTokens = document.getElementById('settings-max-tokens');
   els.settingsClose = document.getElementById('settings-close');
   els.chatUsage = document.getElementById('chat-usage');
+  els.treeToggle = document.getElementById('tree-toggle');
+  els.treePanel = document.getElementById('tree');
+  els.compareList = document.getElementById('compare-list');
+  els.compareSummary = document.getElementById('compare-summary');
   els.loadEarlier = h('button', { type: 'button', className: 'btn btn-small load-earlier', dataset: { testid: 'load-earlier' } }, 'Load earlier messages');
 }
 
@@ -1229,6 +1418,12 @@ function bindEvents() {
   els.drawerBackdrop.addEventListener('click', () => setDrawer(false));
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && els.app.dataset.drawer === 'open') setDrawer(false);
+    // Alt+N: a new chat, from anywhere on the page.
+    if (e.altKey && !e.ctrlKey && !e.metaKey && (e.key === 'n' || e.key === 'N' || e.code === 'KeyN')) {
+      e.preventDefault();
+      setDrawer(false);
+      newChat();
+    }
   });
   // Picking a chat or starting one closes the drawer.
   els.chatList.addEventListener('click', (e) => {
@@ -1238,6 +1433,7 @@ function bindEvents() {
   els.newChat.addEventListener('click', newChat);
   els.modelSelect.addEventListener('change', changeModel);
   els.settingsToggle.addEventListener('click', () => toggleSettings(els.settings.hidden));
+  els.treeToggle.addEventListener('click', () => toggleTree(els.treePanel.hidden));
   els.settingsClose.addEventListener('click', () => toggleSettings(false));
   els.settings.addEventListener('submit', (e) => {
     e.preventDefault();

@@ -1,30 +1,23 @@
-//! Replies: `POST /api/reply` starts a generation and answers 202 at once,
-//! `POST /api/stop` ends one, `GET /api/generation` says where one stands; and what
-//! happens when a worker reports, fails or runs past its deadline.
+//! Replies being written: `POST /api/stop` ends them, `GET /api/generation` says where
+//! one stands; and what happens when a worker reports, fails or runs past its deadline.
+//! (`POST /api/reply`, which starts them, is [`super::reply`].)
 //!
 //! Pages hear about every step on the WebSocket:
 //! `{"type":"generation","generation":{...}}`, plus `{"type":"changed","chat":...}` when
 //! a reply was stored.
 
-use super::models::{catalog, check_settings, pick_model};
+use super::models::catalog;
 use super::views::{finished_view, running_view};
-use super::{chat_id, message_view, ApiError, Outcome, MAX_CONTEXT_MESSAGES};
-use crate::catalog::Catalog;
-use crate::chats::{ChatId, ChatStore, Origin, Role, Usage};
-use crate::context;
-use crate::generation::{
-    worker_manifest, Finished, Job, Outcome as Ended, Report, Running, Status,
-};
+use super::{chat_id, ApiError, Outcome};
+use crate::chats::{ChatId, ChatStore, Origin, Usage};
+use crate::generation::{Outcome as Ended, Report, Running, Status};
 use crate::http::{self, Request};
 use crate::port::Host;
-use crate::providers::{self, Prepared, Provider, ProviderError, Turn};
+use crate::providers::{self, ProviderError};
 use crate::state::ActorState;
 use serde_json::{json, Value};
 
-/// Seconds a client is asked to wait when every worker slot is busy.
-const BUSY_RETRY_S: u64 = 5;
-
-fn event(view: Value) -> Value {
+pub(crate) fn event(view: Value) -> Value {
     json!({ "type": "generation", "generation": view })
 }
 
@@ -43,183 +36,6 @@ pub fn refuse_while_running(state: &ActorState, chat: &ChatId) -> Result<(), Api
     }
 }
 
-/// Starts a reply to the chat's last message.
-pub fn start<H: Host>(
-    host: &H,
-    state: &mut ActorState,
-    request: &Request,
-) -> Result<Outcome, ApiError> {
-    let store = ChatStore::new(host, &state.config.store_id);
-    let chat = store.get(&chat_id(request, "chat")?)?;
-    let body = request.json_object()?;
-    let catalog = catalog(host, state)?;
-    let (provider_id, model) =
-        pick_model(&catalog, &body, (chat.provider.clone(), chat.model.clone()))?;
-    let settings = chat.settings.clone();
-    check_settings(&catalog, &provider_id, &model, &settings)?;
-    refuse_while_running(state, &chat.id)?;
-    let context = store.page(&chat, None, MAX_CONTEXT_MESSAGES)?;
-    let answers = match context.messages.last() {
-        Some((id, last)) if last.role == Role::User => id.clone(),
-        Some(_) => {
-            return Err(ApiError::new(
-                409,
-                "nothing_to_answer",
-                "the last message is already a reply; send a message first",
-            ))
-        }
-        None => {
-            return Err(ApiError::new(
-                409,
-                "nothing_to_answer",
-                "the chat has no messages yet",
-            ))
-        }
-    };
-    let turns: Vec<Turn> = context
-        .messages
-        .into_iter()
-        .map(|(_, m)| Turn {
-            role: m.role,
-            content: m.content,
-        })
-        .collect();
-    let budget = catalog
-        .model(&provider_id, &model)
-        .and_then(|entry| context::budget(entry, &settings));
-    let turns = context::fit(turns, budget)
-        .map_err(|too_long| {
-            ApiError::new(
-                413,
-                "context_too_long",
-                format!(
-                    "your last message is about {} tokens, but {model} has room for about {} next to this chat's system prompt and reply length; shorten the message, lower max_tokens, or choose a model with a longer context",
-                    too_long.needed, too_long.available
-                ),
-            )
-        })?
-        .turns;
-    // Everything on the branch before the kept turns was left out, by the window or
-    // by MAX_CONTEXT_MESSAGES.
-    let omitted = chat.message_count.saturating_sub(turns.len() as u64);
-    let id = state.generations.new_id(&state.boot());
-    let now = host.now_ms();
-
-    if providers::answers_offline(&provider_id) {
-        // The demo model directly, not through `resolve`, which would link every HTTP
-        // provider into the chat actor.
-        let Prepared::Answered(completion) = providers::Demo.prepare(&model, &settings, &turns)?
-        else {
-            return Err(ApiError::new(
-                500,
-                "internal",
-                "an offline model asked for HTTP",
-            ));
-        };
-        let usage = priced(&catalog, &provider_id, &model, completion.usage);
-        let (message_id, message, chat) = store.append(
-            chat,
-            Role::Assistant,
-            completion.content,
-            Some(Origin {
-                provider: provider_id,
-                model,
-                usage,
-                omitted,
-            }),
-        )?;
-        // Answered before the response: the response says so, and nothing is kept in
-        // the state for it.
-        let view = finished_view(&Finished {
-            id,
-            chat: chat.id.clone(),
-            outcome: Ended::Done {
-                message: message_id.clone(),
-            },
-            finished_at: now,
-        });
-        let mut body = json!({ "generation": view.clone() });
-        if let Some(body) = body.as_object_mut() {
-            body.insert("message".into(), message_view(&message_id, &message));
-            body.insert("chat".into(), super::chat_view(&chat));
-        }
-        return Ok(Outcome {
-            response: http::json(202, &body),
-            changed: Some(chat.id),
-            events: vec![event(view)],
-        });
-    }
-
-    providers::availability(host, &provider_id)
-        .map_err(|hint| ApiError::new(503, "provider_not_configured", hint))?;
-    if state.generations.is_full() {
-        return Err(ApiError {
-            retry_after: Some(BUSY_RETRY_S),
-            ..ApiError::new(
-                429,
-                "too_many_generations",
-                format!(
-                    "{} replies are being written already; try again in a few seconds",
-                    crate::generation::MAX_RUNNING
-                ),
-            )
-        });
-    }
-    let worker = state.config.worker.as_deref().ok_or_else(|| {
-        ApiError::new(
-            503,
-            "worker_missing",
-            "no worker component is configured (\"worker\" in the init state), so only the demo model can answer",
-        )
-    })?;
-    let job = Job {
-        parent: state.actor_id.clone(),
-        id: id.clone(),
-        provider: provider_id.clone(),
-        model: model.clone(),
-        turns,
-        settings,
-    };
-    let job =
-        serde_json::to_vec(&job).map_err(|e| ApiError::new(500, "internal", e.to_string()))?;
-    let child = host
-        .spawn(&worker_manifest(worker, providers::ENV_VARS), &job)
-        .map_err(|error| {
-            host.log(&format!(
-                "chat: generation {id}: could not start a worker: {error}"
-            ));
-            ApiError::new(
-                503,
-                "worker_failed",
-                format!("could not start a worker: {}", error.message),
-            )
-        })?;
-    let spawned = host.now_ms();
-    host.log(&format!(
-        "chat: generation {id} chat={} provider={provider_id} model={model}: worker started in {} ms",
-        chat.id,
-        spawned.saturating_sub(now)
-    ));
-    let running = Running {
-        id: id.clone(),
-        chat: chat.id.clone(),
-        child,
-        answers,
-        provider: provider_id.clone(),
-        model,
-        started_at: now,
-        deadline: now.saturating_add(state.config.timeout_ms(&provider_id)),
-        omitted,
-    };
-    let view = running_view(&running);
-    state.generations.start(running);
-    Ok(Outcome {
-        response: http::json(202, &json!({ "generation": view.clone() })),
-        changed: None,
-        events: vec![event(view)],
-    })
-}
-
 fn current_view(state: &ActorState, id: &str) -> Value {
     match state.generations.status(id) {
         Some(Status::Running(running)) => running_view(running),
@@ -228,27 +44,32 @@ fn current_view(state: &ActorState, id: &str) -> Value {
     }
 }
 
-/// `POST /api/stop?generation=ID` (or `?chat=c1`): ends the generation for the user now.
-/// The worker is detached; whatever it sends later is dropped.
+/// `POST /api/stop?generation=ID` (or `?chat=c1`: every reply being written in it):
+/// ends it for the user now. The worker is detached; whatever it sends later is dropped.
 pub fn stop<H: Host>(
     host: &H,
     state: &mut ActorState,
     request: &Request,
 ) -> Result<Outcome, ApiError> {
-    let id = match (request.query("generation"), request.query("chat")) {
-        (Some(id), _) => id.to_string(),
+    let ids: Vec<String> = match (request.query("generation"), request.query("chat")) {
+        (Some(id), _) => vec![id.to_string()],
         (None, Some(_)) => {
             let chat = chat_id(request, "chat")?;
-            match state.generations.running_in(&chat) {
-                Some(running) => running.id.clone(),
-                None => {
-                    return Err(ApiError::new(
-                        409,
-                        "not_running",
-                        format!("no reply is being written in chat {chat}"),
-                    ))
-                }
+            let ids: Vec<String> = state
+                .generations
+                .running
+                .iter()
+                .filter(|r| r.chat == chat)
+                .map(|r| r.id.clone())
+                .collect();
+            if ids.is_empty() {
+                return Err(ApiError::new(
+                    409,
+                    "not_running",
+                    format!("no reply is being written in chat {chat}"),
+                ));
             }
+            ids
         }
         (None, None) => {
             return Err(ApiError::bad_request(
@@ -256,30 +77,35 @@ pub fn stop<H: Host>(
             ))
         }
     };
-    let Some(running) = state.generations.take(&id) else {
-        // Already over: say how it ended (stopping twice is not an error).
-        return match state.generations.status(&id) {
-            Some(Status::Finished(finished)) => Ok(Outcome::unchanged(http::json(
-                200,
-                &json!({ "generation": finished_view(finished) }),
-            ))),
-            _ => Err(ApiError::not_found(format!(
-                "generation {id:?} is not known"
-            ))),
+    let mut events = Vec::new();
+    let mut views = Vec::new();
+    for id in ids {
+        let Some(running) = state.generations.take(&id) else {
+            // Already over: say how it ended (stopping twice is not an error).
+            return match state.generations.status(&id) {
+                Some(Status::Finished(finished)) => Ok(Outcome::unchanged(http::json(
+                    200,
+                    &json!({ "generation": finished_view(finished) }),
+                ))),
+                _ => Err(ApiError::not_found(format!(
+                    "generation {id:?} is not known"
+                ))),
+            };
         };
-    };
-    let now = host.now_ms();
-    let events = end(
-        host,
-        state,
-        running,
-        Ended::Stopped,
-        now,
-        "stopped by the user",
-    );
-    let view = current_view(state, &id);
+        let now = host.now_ms();
+        events.extend(end(
+            host,
+            state,
+            running,
+            Ended::Stopped,
+            now,
+            "stopped by the user",
+        ));
+        views.push(current_view(state, &id));
+    }
+    let first = views.first().cloned().unwrap_or(Value::Null);
     Ok(Outcome {
-        response: http::json(200, &json!({ "generation": view })),
+        response: http::json(200, &json!({ "generation": first, "generations": views })),
         changed: None,
         events,
     })
@@ -436,7 +262,7 @@ fn store_reply<H: Host>(
     };
     // Without the catalog (an unreadable overlay) the reply is kept, unpriced.
     let usage = match catalog(host, state) {
-        Ok(catalog) => priced(
+        Ok(catalog) => super::reply::priced(
             &catalog,
             &running.provider,
             &running.model,
@@ -447,16 +273,18 @@ fn store_reply<H: Host>(
             ..usage
         }),
     };
-    match store.append(
+    let origin = Origin {
+        provider: running.provider.clone(),
+        model: running.model.clone(),
+        usage,
+        omitted: running.omitted,
+    };
+    match super::reply::land(
+        &store,
         chat,
-        Role::Assistant,
+        (&running.answers, running.sibling.as_ref()),
         completion.content,
-        Some(Origin {
-            provider: running.provider.clone(),
-            model: running.model.clone(),
-            usage,
-            omitted: running.omitted,
-        }),
+        origin,
     ) {
         Ok((message, _, _)) => Ended::Done { message },
         Err(error) => Ended::Failed {
@@ -465,15 +293,6 @@ fn store_reply<H: Host>(
             retry_after: None,
         },
     }
-}
-
-/// The usage with its cost at the catalog's prices (none when either is unknown).
-fn priced(catalog: &Catalog, provider: &str, model: &str, usage: Option<Usage>) -> Option<Usage> {
-    let usage = usage?;
-    let cost = catalog
-        .model(provider, model)
-        .and_then(|entry| entry.cost(usage.input_tokens, usage.output_tokens));
-    Some(Usage { cost, ..usage })
 }
 
 /// The runtime reports that a worker trapped or failed (`handle-child-error`).

@@ -4,8 +4,10 @@
 //! the query string (`/api/chat?id=c1`) rather than in the path.
 
 pub mod auth;
+pub mod branches;
 pub mod generations;
 pub mod models;
+pub mod reply;
 pub mod views;
 
 use crate::catalog::CatalogError;
@@ -23,6 +25,7 @@ pub use views::{chat_view, message_view, summary_view};
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/"),
     ("GET", "/app.js"),
+    ("GET", "/tree.js"),
     ("GET", "/style.css"),
     ("GET", "/api/health"),
     ("GET", "/api/providers"),
@@ -34,6 +37,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/messages"),
     ("POST", "/api/messages"),
     ("POST", "/api/reply"),
+    ("POST", "/api/edit"),
+    ("POST", "/api/branch"),
     ("POST", "/api/stop"),
     ("GET", "/api/generation"),
     ("POST", "/api/login"),
@@ -106,6 +111,7 @@ macro_rules! asset {
 
 const INDEX_HTML: http::Asset = asset!("text/html; charset=utf-8", "index.html");
 const APP_JS: http::Asset = asset!("text/javascript; charset=utf-8", "app.js");
+const TREE_JS: http::Asset = asset!("text/javascript; charset=utf-8", "tree.js");
 const STYLE_CSS: http::Asset = asset!("text/css; charset=utf-8", "style.css");
 
 /// A handled request: the response, and what open pages should hear about.
@@ -189,6 +195,11 @@ fn route<H: Host>(
             request.header("if-none-match"),
             request.header("accept-encoding"),
         ))),
+        ("GET", "/tree.js") => Ok(unchanged(http::asset(
+            &TREE_JS,
+            request.header("if-none-match"),
+            request.header("accept-encoding"),
+        ))),
         ("GET", "/style.css") => Ok(unchanged(http::asset(
             &STYLE_CSS,
             request.header("if-none-match"),
@@ -216,7 +227,9 @@ fn route<H: Host>(
         ("DELETE", "/api/chat") => api.delete_chat(request),
         ("GET", "/api/messages") => api.list_messages(request).map(unchanged),
         ("POST", "/api/messages") => api.post_message(request),
-        ("POST", "/api/reply") => generations::start(host, state, request),
+        ("POST", "/api/reply") => reply::start(host, state, request),
+        ("POST", "/api/edit") => branches::edit(host, state, request),
+        ("POST", "/api/branch") => branches::switch(host, state, request),
         ("POST", "/api/stop") => generations::stop(host, state, request),
         ("GET", "/api/generation") => generations::status(state, request).map(unchanged),
         ("POST", "/api/login") => auth::login(host, state, request),
@@ -242,6 +255,7 @@ impl From<StoreError> for ApiError {
                 ApiError::not_found(error.to_string())
             }
             StoreError::WrongChat { .. } => ApiError::bad_request(error.to_string()),
+            StoreError::Refused(_) => ApiError::new(409, "branch_refused", error.to_string()),
             StoreError::Corrupt { .. } => ApiError::new(500, "storage_corrupt", error.to_string()),
             StoreError::Host(_) => ApiError::new(500, "storage_failed", error.to_string()),
         }
@@ -287,6 +301,23 @@ impl From<ProviderError> for ApiError {
             }
         }
     }
+}
+
+/// A message's text from a body: present, not blank, not too long.
+pub(crate) fn message_content(body: &Map<String, Value>) -> Result<String, ApiError> {
+    let content = optional_string(body, "content")?
+        .ok_or_else(|| ApiError::bad_request("\"content\" is required"))?;
+    if content.trim().is_empty() {
+        return Err(ApiError::bad_request("the message is empty"));
+    }
+    if content.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ApiError::new(
+            413,
+            "message_too_long",
+            format!("the message is longer than {MAX_MESSAGE_CHARS} characters"),
+        ));
+    }
+    Ok(content)
 }
 
 pub(crate) fn chat_id(request: &Request, name: &str) -> Result<ChatId, ApiError> {
@@ -459,18 +490,7 @@ impl<H: Host> Api<'_, H> {
         let mut chat = self.store.get(&chat_id(request, "chat")?)?;
         generations::refuse_while_running(self.state, &chat.id)?;
         let body = request.json_object()?;
-        let content = optional_string(&body, "content")?
-            .ok_or_else(|| ApiError::bad_request("\"content\" is required"))?;
-        if content.trim().is_empty() {
-            return Err(ApiError::bad_request("the message is empty"));
-        }
-        if content.chars().count() > MAX_MESSAGE_CHARS {
-            return Err(ApiError::new(
-                413,
-                "message_too_long",
-                format!("the message is longer than {MAX_MESSAGE_CHARS} characters"),
-            ));
-        }
+        let content = message_content(&body)?;
         let first = !chat.titled;
         if first {
             chat.title = auto_title(&content);
@@ -493,3 +513,6 @@ impl<H: Host> Api<'_, H> {
 
 #[cfg(test)]
 mod models_tests;
+
+#[cfg(test)]
+mod branches_tests;

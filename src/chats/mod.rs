@@ -15,6 +15,7 @@
 pub mod history;
 pub mod list;
 pub mod recover;
+pub mod tree;
 
 use crate::port::{Host, HostError};
 use crate::providers::Settings;
@@ -246,6 +247,9 @@ pub struct Chat {
     /// Tokens and cost of every reply stored in the chat.
     #[serde(default, skip_serializing_if = "Spent::is_empty")]
     pub spent: Spent,
+    /// Where the conversation forks, and which way each fork is shown.
+    #[serde(default, skip_serializing_if = "tree::Tree::is_empty")]
+    pub tree: tree::Tree,
     #[serde(default)]
     pub w: Stamp,
     /// The hash this version was read from; the next write makes it the backup.
@@ -306,6 +310,8 @@ pub enum StoreError {
     MessageNotFound(MessageId),
     #[error("message {message} does not belong to chat {chat}")]
     WrongChat { message: MessageId, chat: ChatId },
+    #[error("{0}")]
+    Refused(String),
     #[error("stored {what} is unreadable: {detail}")]
     Corrupt { what: String, detail: String },
     #[error(transparent)]
@@ -440,6 +446,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
             model: new.model,
             settings: new.settings,
             spent: Spent::default(),
+            tree: tree::Tree::default(),
             w: Stamp::default(),
             stored: None,
         };
@@ -578,6 +585,30 @@ impl<'a, H: Host> ChatStore<'a, H> {
         origin: Option<Origin>,
     ) -> Result<(MessageId, Message, Chat), StoreError> {
         let mut chat = chat;
+        let parent = match chat.head.clone() {
+            None => None,
+            Some(head) => {
+                let message = self.message(&head)?;
+                Some((head, message))
+            }
+        };
+        let (id, message) = self.put_message(&mut chat, parent, role, content, origin)?;
+        chat.head = Some(id.clone());
+        chat.message_count = chat.message_count.saturating_add(1);
+        let chat = self.update(chat)?;
+        Ok((id, message, chat))
+    }
+
+    /// Stores a message after `parent` (counting its usage in the chat); the caller
+    /// moves the head.
+    pub(crate) fn put_message(
+        &self,
+        chat: &mut Chat,
+        parent: Option<(MessageId, Message)>,
+        role: Role,
+        content: String,
+        origin: Option<Origin>,
+    ) -> Result<(MessageId, Message), StoreError> {
         let (provider, model, usage, omitted) = match origin {
             Some(origin) => {
                 chat.spent.add(origin.usage.as_ref());
@@ -590,14 +621,14 @@ impl<'a, H: Host> ChatStore<'a, H> {
             }
             None => (None, None, None, 0),
         };
-        let (window, before) = match &chat.head {
-            None => (Vec::new(), None),
-            Some(head) => history::window_after(head, &self.message(head)?),
+        let (parent, (window, before)) = match &parent {
+            None => (None, (Vec::new(), None)),
+            Some((id, message)) => (Some(id.clone()), history::window_after(id, message)),
         };
         let message = Message {
             v: SCHEMA,
             chat: chat.id.clone(),
-            parent: chat.head.clone(),
+            parent,
             role,
             content,
             created_at: self.host.now_ms(),
@@ -613,10 +644,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
             what: "content reference".to_string(),
             detail: format!("{hash:?} is not a hex SHA-1"),
         })?;
-        chat.head = Some(id.clone());
-        chat.message_count = chat.message_count.saturating_add(1);
-        let chat = self.update(chat)?;
-        Ok((id, message, chat))
+        Ok((id, message))
     }
 
     /// Up to `limit` messages of the chat's current branch that come before `before`

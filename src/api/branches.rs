@@ -1,0 +1,71 @@
+//! Branches: `POST /api/edit` stores a new version of a question as a sibling (the old
+//! one and everything after it stay), `POST /api/branch` shows another version of a
+//! message. Regenerating a reply is `POST /api/reply` with `regenerate`.
+
+use super::generations::refuse_while_running;
+use super::{chat_id, chat_view, message_view, optional_string, ApiError, Outcome};
+use crate::chats::{ChatStore, MessageId, Role};
+use crate::http::{self, Request};
+use crate::port::Host;
+use crate::state::ActorState;
+use serde_json::json;
+
+fn message_id(body: &serde_json::Map<String, serde_json::Value>) -> Result<MessageId, ApiError> {
+    let text = optional_string(body, "message")?
+        .ok_or_else(|| ApiError::bad_request("\"message\" (a message id) is required"))?;
+    MessageId::parse(&text)
+        .ok_or_else(|| ApiError::bad_request(format!("{text:?} is not a message id")))
+}
+
+/// `POST /api/edit?chat=c1 {"message": ID, "content": "..."}`: 201 with the new
+/// version, now shown; ask for a reply to it with `POST /api/reply`.
+pub fn edit<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result<Outcome, ApiError> {
+    let store = ChatStore::new(host, &state.config.store_id);
+    let chat = store.get(&chat_id(request, "chat")?)?;
+    refuse_while_running(state, &chat.id)?;
+    let body = request.json_object()?;
+    let target = message_id(&body)?;
+    let content = super::message_content(&body)?;
+    let original = store.message(&target)?;
+    if original.chat != chat.id || original.role != Role::User {
+        return Err(ApiError::bad_request(format!(
+            "message {target} is not one of your messages in chat {}",
+            chat.id
+        )));
+    }
+    let depth = store.depth_on_branch(&chat, &target).map_err(|_| {
+        ApiError::new(
+            409,
+            "not_on_branch",
+            format!("message {target} is not on the branch shown; switch to it first"),
+        )
+    })?;
+    let (id, message, chat) =
+        store.add_sibling(chat, (&target, depth), Role::User, content, None)?;
+    Ok(Outcome::changed(
+        http::json(
+            201,
+            &json!({ "message": message_view(&id, &message), "chat": chat_view(&chat) }),
+        ),
+        chat.id,
+    ))
+}
+
+/// `POST /api/branch?chat=c1 {"message": ID}`: shows the branch that starts at ID (a
+/// message with other versions), where it was last left.
+pub fn switch<H: Host>(
+    host: &H,
+    state: &ActorState,
+    request: &Request,
+) -> Result<Outcome, ApiError> {
+    let store = ChatStore::new(host, &state.config.store_id);
+    let chat = store.get(&chat_id(request, "chat")?)?;
+    refuse_while_running(state, &chat.id)?;
+    let body = request.json_object()?;
+    let target = message_id(&body)?;
+    let chat = store.switch_branch(chat, &target)?;
+    Ok(Outcome::changed(
+        http::json(200, &json!({ "chat": chat_view(&chat) })),
+        chat.id,
+    ))
+}
