@@ -208,15 +208,24 @@ fn a_user_branches_a_conversation_in_the_browser() {
         "const m = document.querySelectorAll('[data-testid=message]'); \
          return m.length === 4 && m[2].textContent.includes('edited');",
     );
+    // Fork: continue from the first reply in a new chat that shares the history.
+    browser.eval("document.querySelectorAll('[data-testid=message]')[1].querySelector('[data-testid=fork]').click();");
+    let forked = browser.wait_for(
+        "the fork to open",
+        &format!(
+            "return location.hash !== '#{id}' && document.querySelectorAll('[data-testid=message]').length === 2 \
+             && document.getElementById('chat-heading').textContent;"
+        ),
+    );
+    assert!(forked.as_str().unwrap().ends_with("(fork)"), "{forked}");
+    assert_eq!(all_chats(&client).len(), 2);
     browser.type_into("[data-testid=composer]", "\u{E00A}n\u{E000}");
     browser.wait_for(
         "a new, empty conversation",
-        &format!(
-            "return location.hash && location.hash !== '#{id}' \
-             && document.querySelectorAll('[data-testid=message]').length === 0;"
-        ),
+        "return document.querySelectorAll('[data-testid=chat-item]').length === 3 \
+         && document.querySelectorAll('[data-testid=message]').length === 0;",
     );
-    assert_eq!(all_chats(&client).len(), 2);
+    assert_eq!(all_chats(&client).len(), 3);
 }
 
 /// The id of version `index` of the second question (the fork after the first reply).

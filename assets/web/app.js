@@ -1119,7 +1119,23 @@ function renderBranchControls(node, m) {
     again.addEventListener('click', () => requestReply(state.currentId, { regenerate: m.id }));
     parts.push(again);
   }
+  const fork = h('button', { type: 'button', className: 'link-btn', dataset: { testid: 'fork' }, disabled: pending }, 'Fork');
+  fork.title = 'Continue in a new chat from here (the history is shared, not copied)';
+  fork.addEventListener('click', () => forkFrom(m.id));
+  parts.push(fork);
   slot.replaceChildren(...parts);
+}
+
+async function forkFrom(messageId) {
+  const chatId = state.currentId;
+  if (!chatId) return;
+  try {
+    const chat = await api('POST', `/api/fork?chat=${enc(chatId)}`, { message: messageId });
+    upsertChat(chat);
+    await openChat(chat.id);
+  } catch (err) {
+    showError(err.message);
+  }
 }
 
 async function switchBranch(messageId) {
@@ -1440,6 +1456,10 @@ function bindEvents() {
     saveSettings();
   });
   els.loadEarlier.addEventListener('click', loadEarlier);
+  // Older messages come a page at a time as the conversation is scrolled to its top.
+  els.conversation.addEventListener('scroll', () => {
+    if (els.conversation.scrollTop < 120 && state.hasMore) loadEarlier();
+  }, { passive: true });
   els.form.addEventListener('submit', (e) => {
     e.preventDefault();
     sendMessage();

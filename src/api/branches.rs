@@ -1,10 +1,11 @@
 //! Branches: `POST /api/edit` stores a new version of a question as a sibling (the old
 //! one and everything after it stay), `POST /api/branch` shows another version of a
-//! message. Regenerating a reply is `POST /api/reply` with `regenerate`.
+//! message, `POST /api/fork` continues from a message in a new chat that shares the
+//! history. Regenerating a reply is `POST /api/reply` with `regenerate`.
 
 use super::generations::refuse_while_running;
 use super::{chat_id, chat_view, message_view, optional_string, ApiError, Outcome};
-use crate::chats::{ChatStore, MessageId, Role};
+use crate::chats::{ChatStore, MessageId, NewChat, Role};
 use crate::http::{self, Request};
 use crate::port::Host;
 use crate::state::ActorState;
@@ -27,7 +28,7 @@ pub fn edit<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result<
     let target = message_id(&body)?;
     let content = super::message_content(&body)?;
     let original = store.message(&target)?;
-    if original.chat != chat.id || original.role != Role::User {
+    if !chat.owns(&original) || original.role != Role::User {
         return Err(ApiError::bad_request(format!(
             "message {target} is not one of your messages in chat {}",
             chat.id
@@ -69,3 +70,50 @@ pub fn switch<H: Host>(
         chat.id,
     ))
 }
+
+/// `POST /api/fork?chat=c1 {"message": ID}`: 201 with a new chat whose history is the
+/// branch shown up to ID. Nothing is copied: the new chat points at the same messages.
+pub fn fork<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result<Outcome, ApiError> {
+    let store = ChatStore::new(host, &state.config.store_id);
+    let chat = store.get(&chat_id(request, "chat")?)?;
+    let body = request.json_object()?;
+    let target = message_id(&body)?;
+    let message = store.message(&target)?;
+    if !chat.owns(&message) {
+        return Err(ApiError::bad_request(format!(
+            "message {target} is not in chat {}",
+            chat.id
+        )));
+    }
+    let depth = store.depth_on_branch(&chat, &target).map_err(|_| {
+        ApiError::new(
+            409,
+            "not_on_branch",
+            format!("message {target} is not on the branch shown; switch to it first"),
+        )
+    })?;
+    let mut lineage = vec![chat.id.clone()];
+    lineage.extend(chat.lineage.iter().cloned());
+    if lineage.len() > MAX_LINEAGE {
+        return Err(ApiError::new(
+            409,
+            "too_many_forks",
+            format!("a fork of a fork may go {MAX_LINEAGE} deep; continue in this chat instead"),
+        ));
+    }
+    let title = super::title_excerpt(&format!("{} (fork)", chat.title));
+    let forked = store.create(NewChat {
+        title: Some(title),
+        provider: chat.provider.clone(),
+        model: chat.model.clone(),
+        settings: chat.settings.clone(),
+        fork: Some((target, depth, lineage)),
+    })?;
+    Ok(Outcome::changed(
+        http::json(201, &chat_view(&forked)),
+        forked.id,
+    ))
+}
+
+/// Forks of forks a chat may descend from (its record names them all).
+pub const MAX_LINEAGE: usize = 16;

@@ -223,3 +223,47 @@ fn forks_at_the_first_message_and_branches_cost_no_extra_host_calls_to_read() {
     h.say(&chat, "on the new branch");
     assert_eq!(h.host.calls.get() - calls, 6);
 }
+
+#[test]
+fn a_fork_continues_in_a_new_chat_sharing_the_history() {
+    let mut h = Harness::new();
+    let chat = two_turns(&mut h);
+    let before = ids(&mut h, &chat);
+    let writes = h.host.calls.get();
+    let (status, forked) = h.call(
+        "POST",
+        &format!("/api/fork?chat={chat}"),
+        Some(json!({ "message": before[1] })),
+    );
+    assert_eq!(status, 201, "{forked}");
+    // Nothing copied: a chat record and its list entry, no message.
+    assert!(h.host.calls.get() - writes < 20);
+    let fork = forked["id"].as_str().unwrap().to_string();
+    assert_eq!(forked["message_count"], 2);
+    assert_eq!(forked["forked_from"], chat.as_str());
+    assert!(forked["title"].as_str().unwrap().ends_with("(fork)"));
+    assert_eq!(ids(&mut h, &fork), before[..2].to_vec());
+    // The fork goes its own way; the original is untouched.
+    h.say(&fork, "only in the fork");
+    assert_eq!(reply(&mut h, &fork, json!({})).0, 202);
+    assert_eq!(page(&mut h, &fork).len(), 4);
+    assert_eq!(ids(&mut h, &chat), before);
+    // Its shared messages can be edited there (a fork of its own history).
+    let (status, _) = edit(&mut h, &fork, &before[0], "q1 in the fork");
+    assert_eq!(status, 201);
+    assert_eq!(ids(&mut h, &chat), before);
+    // Deleting the original leaves the fork whole.
+    switch(&mut h, &fork, &before[0]);
+    assert_eq!(
+        h.call("DELETE", &format!("/api/chat?id={chat}"), None).0,
+        204
+    );
+    assert_eq!(page(&mut h, &fork).len(), 4);
+    // A message the chat does not show cannot be forked from.
+    let (status, _) = h.call(
+        "POST",
+        &format!("/api/fork?chat={fork}"),
+        Some(json!({ "message": "a".repeat(40) })),
+    );
+    assert_eq!(status, 404);
+}

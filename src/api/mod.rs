@@ -39,6 +39,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/reply"),
     ("POST", "/api/edit"),
     ("POST", "/api/branch"),
+    ("POST", "/api/fork"),
     ("POST", "/api/stop"),
     ("GET", "/api/generation"),
     ("POST", "/api/login"),
@@ -230,6 +231,7 @@ fn route<H: Host>(
         ("POST", "/api/reply") => reply::start(host, state, request),
         ("POST", "/api/edit") => branches::edit(host, state, request),
         ("POST", "/api/branch") => branches::switch(host, state, request),
+        ("POST", "/api/fork") => branches::fork(host, state, request),
         ("POST", "/api/stop") => generations::stop(host, state, request),
         ("GET", "/api/generation") => generations::status(state, request).map(unchanged),
         ("POST", "/api/login") => auth::login(host, state, request),
@@ -301,6 +303,11 @@ impl From<ProviderError> for ApiError {
             }
         }
     }
+}
+
+/// A title cut to the longest allowed.
+pub(crate) fn title_excerpt(title: &str) -> String {
+    providers::excerpt(&without_controls(title), MAX_TITLE_CHARS.saturating_sub(1))
 }
 
 /// A message's text from a body: present, not blank, not too long.
@@ -399,6 +406,7 @@ impl<H: Host> Api<'_, H> {
             provider,
             model,
             settings,
+            fork: None,
         })?;
         Ok(Outcome::changed(
             http::json(201, &chat_view(&chat)),

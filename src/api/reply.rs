@@ -79,7 +79,7 @@ fn regenerated<H: Host>(
     let id = MessageId::parse(&text)
         .ok_or_else(|| ApiError::bad_request(format!("{text:?} is not a message id")))?;
     let message = store.message(&id)?;
-    if message.chat != chat.id || message.role != Role::Assistant {
+    if !chat.owns(&message) || message.role != Role::Assistant {
         return Err(ApiError::bad_request(format!(
             "message {id} is not a reply in chat {}",
             chat.id

@@ -28,6 +28,7 @@ pub fn chat_view(chat: &Chat) -> Value {
         "usage": spent_view(&chat.spent),
     });
     put(&mut view, "head", chat.head.as_ref());
+    put(&mut view, "forked_from", chat.lineage.first());
     if !chat.tree.is_empty() {
         put(&mut view, "tree", Some(&chat.tree));
     }

@@ -250,11 +250,22 @@ pub struct Chat {
     /// Where the conversation forks, and which way each fork is shown.
     #[serde(default, skip_serializing_if = "tree::Tree::is_empty")]
     pub tree: tree::Tree,
+    /// The chats this one was forked from, nearest first: their messages are its
+    /// history too (a fork copies nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lineage: Vec<ChatId>,
     #[serde(default)]
     pub w: Stamp,
     /// The hash this version was read from; the next write makes it the backup.
     #[serde(skip)]
     pub stored: Option<String>,
+}
+
+impl Chat {
+    /// Whether a message is part of this chat's history (its own, or a forked chat's).
+    pub fn owns(&self, message: &Message) -> bool {
+        message.chat == self.id || self.lineage.contains(&message.chat)
+    }
 }
 
 impl Record for Chat {
@@ -343,6 +354,8 @@ pub struct NewChat {
     pub provider: String,
     pub model: String,
     pub settings: Settings,
+    /// A fork: the history it starts with (head, messages) and where that came from.
+    pub fork: Option<(MessageId, u64, Vec<ChatId>)>,
 }
 
 pub const DEFAULT_TITLE: &str = "New chat";
@@ -440,13 +453,14 @@ impl<'a, H: Host> ChatStore<'a, H> {
             title: new.title.unwrap_or_else(|| DEFAULT_TITLE.to_string()),
             created_at: now,
             updated_at: now,
-            head: None,
-            message_count: 0,
+            head: new.fork.as_ref().map(|(head, _, _)| head.clone()),
+            message_count: new.fork.as_ref().map_or(0, |(_, count, _)| *count),
             provider: new.provider,
             model: new.model,
             settings: new.settings,
             spent: Spent::default(),
             tree: tree::Tree::default(),
+            lineage: new.fork.map(|(_, _, lineage)| lineage).unwrap_or_default(),
             w: Stamp::default(),
             stored: None,
         };
@@ -668,7 +682,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
         let mut objects = 0;
         while let Some(id) = next.take() {
             let message = self.message(&id)?;
-            if message.chat != chat.id {
+            if !chat.owns(&message) {
                 return Err(StoreError::WrongChat {
                     message: id,
                     chat: chat.id.clone(),

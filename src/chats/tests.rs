@@ -9,6 +9,7 @@ pub(super) fn new_chat() -> NewChat {
         provider: "demo".into(),
         model: "demo-echo".into(),
         settings: Default::default(),
+        fork: None,
     }
 }
 

@@ -232,7 +232,7 @@ impl<H: Host> ChatStore<'_, H> {
     ) -> Result<(MessageId, super::Message, Chat), StoreError> {
         let mut chat = chat;
         let sibling = self.message(of)?;
-        if sibling.chat != chat.id {
+        if !chat.owns(&sibling) {
             return Err(StoreError::WrongChat {
                 message: of.clone(),
                 chat: chat.id.clone(),
