@@ -476,3 +476,76 @@ fn settings_usage_and_trimmed_context_show_in_the_page() {
     );
     browser.screenshot("settings-and-usage");
 }
+
+#[test]
+#[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
+fn the_page_follows_dark_mode_and_stays_usable_at_200_percent_zoom() {
+    let manifest = package_manifest();
+    let mut theater = Theater::start(&[]);
+    let port = free_port();
+    theater.start_actor(
+        &manifest,
+        &json!({ "port": port, "store_id": "browser-themes" }),
+    );
+    let client = Client::new(port);
+    client.wait_ready(&theater);
+    let chat = client.expect(
+        201,
+        "POST",
+        "/api/chats",
+        Some(json!({ "title": "Themes" })),
+    );
+    let id = chat["id"].as_str().unwrap().to_string();
+    for text in ["A question", "Another question"] {
+        client.expect(
+            201,
+            "POST",
+            &format!("/api/messages?chat={id}"),
+            Some(json!({ "content": text })),
+        );
+        client.expect(202, "POST", &format!("/api/reply?chat={id}"), None);
+    }
+    let browser = Browser::start();
+    let background = "return getComputedStyle(document.body).backgroundColor;";
+    browser.color_scheme("light");
+    browser.goto(&format!("http://127.0.0.1:{port}/#{id}"));
+    browser.wait_for(
+        "the chat",
+        "return document.querySelectorAll('[data-testid=message]').length === 4;",
+    );
+    let light = browser.eval(background);
+    browser.screenshot("theme-light");
+    browser.color_scheme("dark");
+    let dark = browser.wait_for(
+        "the dark theme",
+        &format!(
+            "const b = getComputedStyle(document.body).backgroundColor; \
+             return b !== {light} && b;"
+        ),
+    );
+    assert_ne!(light, dark);
+    browser.screenshot("theme-dark");
+
+    // 200% zoom of a 1200×900 window: nothing wider than the window, and the
+    // composer, Send and the model picker are on screen.
+    browser.color_scheme("light");
+    browser.zoom(1200, 900, 200);
+    let layout = browser.wait_for(
+        "the zoomed layout",
+        "const r = (s) => document.querySelector(s).getBoundingClientRect(); \
+         const inside = (s) => { const b = r(s); return b.width > 0 && b.left >= 0 && b.right <= innerWidth + 1 && b.bottom <= innerHeight + 1; }; \
+         return innerWidth < 700 && r('#sidebar').right <= 0 && { doc: document.documentElement.scrollWidth, win: innerWidth, \
+           composer: inside('[data-testid=composer]'), send: inside('[data-testid=send]'), \
+           picker: inside('[data-testid=model-select]') };",
+    );
+    assert!(
+        layout["doc"].as_f64() <= layout["win"].as_f64(),
+        "wider than the window: {layout}"
+    );
+    assert_eq!(
+        (&layout["composer"], &layout["send"], &layout["picker"]),
+        (&json!(true), &json!(true), &json!(true)),
+        "{layout}"
+    );
+    browser.screenshot("zoom-200");
+}

@@ -166,6 +166,36 @@ impl Browser {
         }
     }
 
+    /// A Chrome DevTools Protocol command, through chromedriver.
+    pub fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.command(
+            "POST",
+            &self.session_path("/goog/cdp/execute"),
+            Some(json!({ "cmd": cmd, "params": params })),
+        )
+    }
+
+    /// Light or dark, as the system would ask (`prefers-color-scheme`).
+    pub fn color_scheme(&self, scheme: &str) {
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        );
+    }
+
+    /// Browser zoom: `percent` of a `width`×`height` window (CSS pixels shrink).
+    pub fn zoom(&self, width: u32, height: u32, percent: u32) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({
+                "width": width * 100 / percent,
+                "height": height * 100 / percent,
+                "deviceScaleFactor": f64::from(percent) / 100.0,
+                "mobile": false,
+            }),
+        );
+    }
+
     /// Saves a PNG under target/e2e/ for people to look at.
     pub fn screenshot(&self, name: &str) {
         let data = self.command("GET", &self.session_path("/screenshot"), None);
