@@ -24,6 +24,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/"),
     ("GET", "/app.js"),
     ("GET", "/style.css"),
+    ("GET", "/markdown.js"),
+    ("GET", "/vendor/markdown-it.min.js"),
     ("GET", "/api/health"),
     ("GET", "/api/providers"),
     ("GET", "/api/chats"),
@@ -107,6 +109,12 @@ macro_rules! asset {
 const INDEX_HTML: http::Asset = asset!("text/html; charset=utf-8", "index.html");
 const APP_JS: http::Asset = asset!("text/javascript; charset=utf-8", "app.js");
 const STYLE_CSS: http::Asset = asset!("text/css; charset=utf-8", "style.css");
+/// Renders replies as Markdown with the vendored markdown-it (README, "Dependencies").
+const MARKDOWN_JS: http::Asset = asset!("text/javascript; charset=utf-8", "markdown.js");
+const MARKDOWN_IT_JS: http::Asset = asset!(
+    "text/javascript; charset=utf-8",
+    "vendor/markdown-it.min.js"
+);
 
 /// A handled request: the response, and what open pages should hear about.
 #[derive(Debug)]
@@ -191,6 +199,16 @@ fn route<H: Host>(
         ))),
         ("GET", "/style.css") => Ok(unchanged(http::asset(
             &STYLE_CSS,
+            request.header("if-none-match"),
+            request.header("accept-encoding"),
+        ))),
+        ("GET", "/markdown.js") => Ok(unchanged(http::asset(
+            &MARKDOWN_JS,
+            request.header("if-none-match"),
+            request.header("accept-encoding"),
+        ))),
+        ("GET", "/vendor/markdown-it.min.js") => Ok(unchanged(http::asset(
+            &MARKDOWN_IT_JS,
             request.header("if-none-match"),
             request.header("accept-encoding"),
         ))),
@@ -493,3 +511,6 @@ impl<H: Host> Api<'_, H> {
 
 #[cfg(test)]
 mod models_tests;
+
+#[cfg(test)]
+mod assets_tests;
