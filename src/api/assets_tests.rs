@@ -60,6 +60,16 @@ fn the_markdown_scripts_are_served_like_the_page_files() {
 }
 
 #[test]
+fn the_page_loads_the_renderer_before_app_js_from_its_own_origin() {
+    let index = String::from_utf8(on_disk("assets/web/index.html")).unwrap();
+    let at = |needle: &str| index.find(needle).unwrap_or_else(|| panic!("no {needle}"));
+    let vendor = at(r#"<script src="/vendor/markdown-it.min.js" defer></script>"#);
+    let wrapper = at(r#"<script src="/markdown.js" defer></script>"#);
+    let app = at(r#"<script src="/app.js" defer></script>"#);
+    assert!(vendor < wrapper && wrapper < app);
+}
+
+#[test]
 fn the_renderer_is_public_like_the_rest_of_the_page() {
     let mut h = Harness::with_env(
         r#"{"store_id":"t","require_token":true}"#,
