@@ -106,6 +106,19 @@ impl Browser {
         );
     }
 
+    /// Makes the page see `prefers-color-scheme: dark` (or light), through Chromium's
+    /// DevTools protocol.
+    pub fn color_scheme(&self, scheme: &str) {
+        self.command(
+            "POST",
+            &self.session_path("/goog/cdp/execute"),
+            Some(json!({
+                "cmd": "Emulation.setEmulatedMedia",
+                "params": { "features": [{ "name": "prefers-color-scheme", "value": scheme }] }
+            })),
+        );
+    }
+
     /// Runs a script in the page and returns its value.
     pub fn eval(&self, script: &str) -> Value {
         self.command(
