@@ -8,7 +8,14 @@ use std::io::Write;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").ok_or("cargo sets OUT_DIR")?);
     println!("cargo:rerun-if-changed=assets/web");
-    for name in ["index.html", "app.js", "tree.js", "style.css"] {
+    for name in [
+        "index.html",
+        "app.js",
+        "tree.js",
+        "style.css",
+        "markdown.js",
+        "vendor/markdown-it.min.js",
+    ] {
         let path = std::path::Path::new("assets/web").join(name);
         println!("cargo:rerun-if-changed={}", path.display());
         let text = std::fs::read(&path)?;
@@ -16,7 +23,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .operating_system(255)
             .write(Vec::new(), flate2::Compression::best());
         gz.write_all(&text)?;
-        std::fs::write(out.join(format!("{name}.gz")), gz.finish()?)?;
+        // A name in a subdirectory (vendor/...) keeps it under OUT_DIR too.
+        let gz_path = out.join(format!("{name}.gz"));
+        if let Some(dir) = gz_path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(gz_path, gz.finish()?)?;
     }
     Ok(())
 }

@@ -2,7 +2,8 @@
 
 // Browser front end of the chat actor. Everything that comes from the server
 // (titles, messages, model names, error strings) is untrusted and is only ever
-// rendered through textContent / text nodes.
+// rendered through textContent / text nodes, except a model's reply, which markdown.js
+// renders as Markdown with its HTML escaped.
 
 // One message object on the server holds 32 messages: a page costs it one read.
 const PAGE_SIZE = 32;
@@ -709,9 +710,12 @@ function createMessageNode(m) {
     dataset: { testid: 'message', role: String(m.role), messageId: String(m.id) },
   });
   const who = role === 'user' ? 'You' : role === 'assistant' ? 'Assistant' : String(m.role);
+  const text = String(m.content == null ? '' : m.content);
+  // A reply is shown as Markdown (markdown.js: HTML in it stays text); the rest as text.
+  const markdown = role === 'assistant' && typeof window.renderMarkdown === 'function';
   node.append(
     h('span', { className: 'sr-only' }, `${who}: `),
-    h('div', { className: 'bubble' }, h('div', { className: 'msg-content', dataset: { testid: 'message-content' } }, String(m.content == null ? '' : m.content))),
+    h('div', { className: 'bubble' }, h('div', { className: `msg-content${markdown ? ' msg-markdown' : ''}`, dataset: { testid: 'message-content' } }, markdown ? window.renderMarkdown(text) : text)),
   );
   const meta = h('div', { className: 'msg-meta' });
   if (role === 'assistant' && (m.model || m.provider)) {

@@ -77,7 +77,12 @@ pub fn check<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result
         (request.method.as_str(), request.path.as_str()),
         (
             "GET" | "HEAD",
-            "/" | "/app.js" | "/style.css" | "/api/health"
+            "/" | "/app.js"
+                | "/tree.js"
+                | "/style.css"
+                | "/markdown.js"
+                | "/vendor/markdown-it.min.js"
+                | "/api/health"
         ) | ("POST", "/api/login")
     );
     if public || !required(state) {

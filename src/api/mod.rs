@@ -27,6 +27,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/app.js"),
     ("GET", "/tree.js"),
     ("GET", "/style.css"),
+    ("GET", "/markdown.js"),
+    ("GET", "/vendor/markdown-it.min.js"),
     ("GET", "/api/health"),
     ("GET", "/api/providers"),
     ("GET", "/api/chats"),
@@ -114,6 +116,12 @@ const INDEX_HTML: http::Asset = asset!("text/html; charset=utf-8", "index.html")
 const APP_JS: http::Asset = asset!("text/javascript; charset=utf-8", "app.js");
 const TREE_JS: http::Asset = asset!("text/javascript; charset=utf-8", "tree.js");
 const STYLE_CSS: http::Asset = asset!("text/css; charset=utf-8", "style.css");
+/// Renders replies as Markdown with the vendored markdown-it (README, "Dependencies").
+const MARKDOWN_JS: http::Asset = asset!("text/javascript; charset=utf-8", "markdown.js");
+const MARKDOWN_IT_JS: http::Asset = asset!(
+    "text/javascript; charset=utf-8",
+    "vendor/markdown-it.min.js"
+);
 
 /// A handled request: the response, and what open pages should hear about.
 #[derive(Debug)]
@@ -203,6 +211,16 @@ fn route<H: Host>(
         ))),
         ("GET", "/style.css") => Ok(unchanged(http::asset(
             &STYLE_CSS,
+            request.header("if-none-match"),
+            request.header("accept-encoding"),
+        ))),
+        ("GET", "/markdown.js") => Ok(unchanged(http::asset(
+            &MARKDOWN_JS,
+            request.header("if-none-match"),
+            request.header("accept-encoding"),
+        ))),
+        ("GET", "/vendor/markdown-it.min.js") => Ok(unchanged(http::asset(
+            &MARKDOWN_IT_JS,
             request.header("if-none-match"),
             request.header("accept-encoding"),
         ))),
@@ -524,3 +542,6 @@ mod models_tests;
 
 #[cfg(test)]
 mod branches_tests;
+
+#[cfg(test)]
+mod assets_tests;

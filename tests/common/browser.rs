@@ -106,6 +106,19 @@ impl Browser {
         );
     }
 
+    /// Makes the page see `prefers-color-scheme: dark` (or light), through Chromium's
+    /// DevTools protocol.
+    pub fn color_scheme(&self, scheme: &str) {
+        self.command(
+            "POST",
+            &self.session_path("/goog/cdp/execute"),
+            Some(json!({
+                "cmd": "Emulation.setEmulatedMedia",
+                "params": { "features": [{ "name": "prefers-color-scheme", "value": scheme }] }
+            })),
+        );
+    }
+
     /// Runs a script in the page and returns its value.
     pub fn eval(&self, script: &str) -> Value {
         self.command(
@@ -173,14 +186,6 @@ impl Browser {
             &self.session_path("/goog/cdp/execute"),
             Some(json!({ "cmd": cmd, "params": params })),
         )
-    }
-
-    /// Light or dark, as the system would ask (`prefers-color-scheme`).
-    pub fn color_scheme(&self, scheme: &str) {
-        self.cdp(
-            "Emulation.setEmulatedMedia",
-            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
-        );
     }
 
     /// Browser zoom: `percent` of a `width`×`height` window (CSS pixels shrink).

@@ -4,7 +4,8 @@
 //! Behaviour by model name: `fake-429` answers 429 with Retry-After, `fake-500` a 500,
 //! `fake-empty` a completion with no content, `fake-drop` closes the connection without
 //! an answer, `fake-hold` holds its answer until the test calls `release`,
-//! `fake-delay-MS` answers after MS milliseconds; any other
+//! `fake-delay-MS` answers after MS milliseconds, `fake-echo` replies with the last user
+//! message verbatim (a test writes the model's reply, Markdown and all); any other
 //! model gets `"Fake reply #N to: <last user message>"`. A wrong or missing bearer key
 //! gets a 401. Each connection is served on its own thread.
 
@@ -222,6 +223,8 @@ fn answer(request: &Recorded, key: &str, n: usize) -> (u16, &'static str, Value)
                 .to_string();
             let content = if model == "fake-empty" {
                 Value::Null
+            } else if model == "fake-echo" {
+                json!(last)
             } else {
                 json!(format!("Fake reply #{n} to: {last}"))
             };
