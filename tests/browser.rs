@@ -480,8 +480,11 @@ fn settings_usage_and_trimmed_context_show_in_the_page() {
 #[test]
 #[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
 fn the_page_follows_dark_mode_and_stays_usable_at_200_percent_zoom() {
+    const KEY: &str = "sk-browser-themes-key-0123456789";
     let manifest = package_manifest();
-    let mut theater = Theater::start(&[]);
+    let fake = FakeOpenAi::start(KEY);
+    let base_url = fake.base_url();
+    let mut theater = Theater::start(&[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base_url)]);
     let port = free_port();
     theater.start_actor(
         &manifest,
@@ -489,29 +492,61 @@ fn the_page_follows_dark_mode_and_stays_usable_at_200_percent_zoom() {
     );
     let client = Client::new(port);
     client.wait_ready(&theater);
+    // A chat worth a screenshot: a Markdown reply (`fake-echo` answers with the
+    // question), and a question with two versions.
     let chat = client.expect(
         201,
         "POST",
         "/api/chats",
-        Some(json!({ "title": "Themes" })),
+        Some(json!({ "title": "Rust iterators", "provider": "openai", "model": "fake-echo" })),
     );
     let id = chat["id"].as_str().unwrap().to_string();
-    for text in ["A question", "Another question"] {
+    let say = |text: &str| {
         client.expect(
             201,
             "POST",
             &format!("/api/messages?chat={id}"),
             Some(json!({ "content": text })),
+        )
+    };
+    let answered = |before: usize| {
+        common::wait_until(
+            "the reply",
+            Duration::from_secs(30),
+            || {
+                client.expect(200, "GET", &format!("/api/chat?id={id}"), None)["message_count"]
+                    .as_u64()
+                    > Some(before as u64)
+            },
+            || theater.server_log(),
         );
-        client.expect(202, "POST", &format!("/api/reply?chat={id}"), None);
-    }
+    };
+    let asked = say("How do I sum the squares of the even numbers?");
+    client.expect(202, "POST", &format!("/api/reply?chat={id}"), None);
+    answered(1);
+    say("**Sum of even squares:**\n\n```rust\nlet total: u64 = (1..=10).filter(|n| n % 2 == 0).map(|n| n * n).sum();\n```\n\n| n | n² |\n|---|---|\n| 2 | 4 |\n| 4 | 16 |\n\n- lazy: nothing runs until `sum`\n- no allocation");
+    client.expect(202, "POST", &format!("/api/reply?chat={id}"), None);
+    answered(3);
+    client.expect(
+        201,
+        "POST",
+        &format!("/api/edit?chat={id}"),
+        Some(json!({ "message": asked["message"]["id"], "content": "How do I sum squares of even numbers in Rust?" })),
+    );
+    client.expect(
+        200,
+        "POST",
+        &format!("/api/branch?chat={id}"),
+        Some(json!({ "message": asked["message"]["id"] })),
+    );
     let browser = Browser::start();
     let background = "return getComputedStyle(document.body).backgroundColor;";
     browser.color_scheme("light");
     browser.goto(&format!("http://127.0.0.1:{port}/#{id}"));
     browser.wait_for(
         "the chat",
-        "return document.querySelectorAll('[data-testid=message]').length === 4;",
+        "return document.querySelectorAll('[data-testid=message]').length === 4 \
+         && !!document.querySelector('.md table');",
     );
     let light = browser.eval(background);
     browser.screenshot("theme-light");

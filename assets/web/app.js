@@ -1009,7 +1009,9 @@ function renderUsage() {
   const spent = u && (u.input_tokens || u.output_tokens || u.unpriced_replies);
   els.chatUsage.hidden = !spent;
   if (!spent) return;
-  let text = `This chat: ${numberFmt.format(u.input_tokens)} tokens in, ${numberFmt.format(u.output_tokens)} out, ${usd(u.cost_usd)}`;
+  // A total of $0 over replies without a price would be a guess: leave it out.
+  const cost = u.cost_usd > 0 || !u.unpriced_replies ? `, ${usd(u.cost_usd)}` : '';
+  let text = `This chat: ${numberFmt.format(u.input_tokens)} tokens in, ${numberFmt.format(u.output_tokens)} out${cost}`;
   if (u.unpriced_replies) {
     const n = u.unpriced_replies;
     text += ` (+ ${n} ${n === 1 ? 'reply' : 'replies'} with no known price)`;
