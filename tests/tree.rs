@@ -235,3 +235,79 @@ fn version_after_first_reply(client: &Client, chat: &str, index: usize) -> Strin
     let fork = tree.iter().find(|p| p["n"] == 2).unwrap();
     fork["children"][index]["id"].as_str().unwrap().to_string()
 }
+
+#[test]
+#[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
+fn two_tabs_stay_in_sync_and_deleting_asks_first() {
+    let mut theater = Theater::start(&[]);
+    let port = free_port();
+    theater.start_actor(
+        &package_manifest(),
+        &json!({ "port": port, "store_id": "browser-tabs" }),
+    );
+    let client = Client::new(port);
+    client.wait_ready(&theater);
+    let chat = client.expect(
+        201,
+        "POST",
+        "/api/chats",
+        Some(json!({ "title": "Shared" })),
+    );
+    let id = chat["id"].as_str().unwrap().to_string();
+    let url = format!("http://127.0.0.1:{port}/#{id}");
+    let (a, b) = (Browser::start(), Browser::start());
+    for tab in [&a, &b] {
+        tab.goto(&url);
+        tab.wait_for(
+            "the page to load",
+            "return document.body.dataset.ready === '1';",
+        );
+        tab.wait_for(
+            "live updates",
+            "return document.getElementById('conn-status').dataset.state === 'live';",
+        );
+    }
+    // What one tab sends, the other shows: the message, the reply, a new version.
+    a.type_into("[data-testid=composer]", "Sent from tab A\u{E007}");
+    b.wait_for(
+        "tab B to show the exchange",
+        "return document.querySelectorAll('[data-testid=message]').length === 2;",
+    );
+    a.wait_for("tab A to settle", "return !document.body.dataset.busy;");
+    a.eval("document.querySelector('[data-testid=regenerate]').click();");
+    b.wait_for(
+        "tab B to show the new version",
+        "const v = document.querySelector('[data-testid=message][data-role=assistant] [data-testid=versions]'); \
+         return v && v.textContent.includes('2/2');",
+    );
+    // Each tab keeps its own open chat: B opens another one, A stays.
+    let other = client.expect(201, "POST", "/api/chats", Some(json!({ "title": "Other" })));
+    let other = other["id"].as_str().unwrap().to_string();
+    b.goto(&format!("http://127.0.0.1:{port}/#{other}"));
+    b.wait_for(
+        "tab B on the other chat",
+        "return document.getElementById('chat-heading').textContent === 'Other';",
+    );
+    assert_eq!(
+        a.eval("return document.getElementById('chat-heading').textContent;"),
+        "Shared"
+    );
+
+    // Deleting asks first: dismissed, nothing happens; accepted, the chat is gone in
+    // both tabs.
+    let delete = "Array.from(document.querySelectorAll('[data-testid=chat-item]')).find(li => li.textContent.includes('Shared'))\
+         .querySelector('[data-testid=delete-chat]').click();";
+    a.eval(&format!("setTimeout(() => {{ {delete} }}, 0);"));
+    a.wait_for_dialog();
+    let asked = a.answer_dialog(false);
+    assert!(asked.contains("Shared"), "{asked}");
+    assert_eq!(all_chats(&client).len(), 2);
+    a.eval(&format!("setTimeout(() => {{ {delete} }}, 0);"));
+    a.wait_for_dialog();
+    a.answer_dialog(true);
+    b.wait_for(
+        "the deleted chat to leave tab B's list",
+        "return !Array.from(document.querySelectorAll('[data-testid=chat-title]')).some(t => t.textContent === 'Shared');",
+    );
+    assert_eq!(all_chats(&client).len(), 1);
+}

@@ -393,10 +393,17 @@ function upsertChat(chat) {
   if (i >= 0) state.chats[i] = chat;
   else state.chats.unshift(chat);
   state.chats.sort(byNewest);
-  if (chat.id === state.currentId) state.currentChat = chat;
+  let versionsChanged = false;
+  if (chat.id === state.currentId) {
+    const before = state.currentChat && JSON.stringify(state.currentChat.tree || []);
+    versionsChanged = before !== JSON.stringify(chat.tree || []);
+    state.currentChat = chat;
+  }
   renderChatList();
   renderHeader();
   syncModelSelect();
+  // The "‹ k/N ›" of the messages shown follow the chat's tree.
+  if (versionsChanged) renderMessages();
 }
 
 function renderChatList() {

@@ -39,7 +39,9 @@ impl Browser {
             || agent.get(&format!("{base}/status")).call().is_ok(),
             String::new,
         );
-        let profile = std::env::temp_dir().join(format!("chat-browser-{}", std::process::id()));
+        // One profile per browser: two tabs of a test are two browsers.
+        let profile =
+            std::env::temp_dir().join(format!("chat-browser-{}-{port}", std::process::id()));
         let capabilities = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -177,6 +179,38 @@ impl Browser {
             }
             sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Waits until the page opens a dialog (`confirm()`, `alert()`).
+    pub fn wait_for_dialog(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = format!("{}{}", self.base, self.session_path("/alert/text"));
+            let open = self
+                .agent
+                .get(&url)
+                .call()
+                .ok()
+                .and_then(|r| r.into_json::<Value>().ok())
+                .is_some_and(|v| v["value"].is_string());
+            if open {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no dialog opened");
+            sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Answers the page's open `confirm()` dialog; returns its text.
+    pub fn answer_dialog(&self, accept: bool) -> String {
+        let text = self.command("GET", &self.session_path("/alert/text"), None);
+        let verb = if accept {
+            "/alert/accept"
+        } else {
+            "/alert/dismiss"
+        };
+        self.command("POST", &self.session_path(verb), Some(json!({})));
+        text.as_str().unwrap_or_default().to_string()
     }
 
     /// A Chrome DevTools Protocol command, through chromedriver.
