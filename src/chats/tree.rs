@@ -181,8 +181,11 @@ impl Tree {
         };
         let mut choices = point.route.clone();
         choices.push((index as u32, target as u32));
-        // The first choice that differs is where the shown branch is left.
+        // The first choice that differs is where the shown branch is left; the last one
+        // that differs is where the new one was left (the forks below it still show
+        // what they showed then, so its tip is where the user was).
         let mut left = false;
+        let mut landing: Option<(usize, usize)> = None;
         for (q, c) in choices {
             let Some(point) = self.points.get_mut(q as usize) else {
                 continue;
@@ -196,15 +199,16 @@ impl Tree {
                     left = true;
                 }
                 point.selected = c;
+                landing = Some((q as usize, c as usize));
             }
         }
-        if !left {
+        let Some((point, version)) = landing else {
             // Already shown: the branch stays where it is.
             return Ok((head.clone(), count));
-        }
+        };
         self.points
-            .get(index)
-            .and_then(|p| p.children.get(target))
+            .get(point)
+            .and_then(|p| p.children.get(version))
             .map(|b| (b.tip.clone(), b.tip_n))
             .ok_or_else(|| Refused::NotASibling(child.clone()))
     }
@@ -356,6 +360,19 @@ mod tests {
         tree.fork(Some(&id(20)), 2, &id(21), &id(22), (&id(21), 3))
             .unwrap();
         assert_eq!(tree.points[2].route, vec![(1, 1)]);
+    }
+
+    #[test]
+    fn picking_a_version_already_chosen_below_a_fork_that_changes_lands_where_it_was_left() {
+        let mut tree = Tree::default();
+        // m1 → m2 → m3 → m4; fork at m3 (m4 | m10), m10's branch grows to m11.
+        tree.fork(Some(&id(3)), 3, &id(4), &id(10), (&id(4), 4)).unwrap();
+        // Fork higher at m1 (m2 | m20) from m11: the fork at m3 (showing m10) is under m2.
+        tree.fork(Some(&id(1)), 1, &id(2), &id(20), (&id(11), 5)).unwrap();
+        // From m20, pick m10 (already chosen at its fork): back to m11, where m2's
+        // branch was left, not to m10 itself.
+        assert_eq!(tree.switch(&id(10), (&id(20), 2)).unwrap(), (id(11), 5));
+        assert_eq!(tree.points[1].children[1].tip, id(20));
     }
 
     #[test]
