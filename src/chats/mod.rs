@@ -15,6 +15,7 @@
 pub mod history;
 pub mod list;
 pub mod recover;
+pub mod transfer;
 pub mod tree;
 
 use crate::port::{Host, HostError};
@@ -409,6 +410,17 @@ impl<'a, H: Host> ChatStore<'a, H> {
     /// labels exist anyway (an index that lost its newest version) is skipped, so no chat
     /// is ever overwritten.
     pub fn create(&self, new: NewChat) -> Result<Chat, StoreError> {
+        self.create_with(new, |_| Ok(()))
+    }
+
+    /// [`Self::create`], with `fill` run on the new record once its id is chosen and
+    /// before anything is written: an import stores its messages there and sets the head,
+    /// so a crash before the index is written leaves only unreferenced objects.
+    pub(crate) fn create_with(
+        &self,
+        new: NewChat,
+        fill: impl FnOnce(&mut Chat) -> Result<(), StoreError>,
+    ) -> Result<Chat, StoreError> {
         let mut index = self.load_index()?;
         let mut number = index.next_id.max(1);
         loop {
@@ -426,12 +438,6 @@ impl<'a, H: Host> ChatStore<'a, H> {
             number = number.saturating_add(1);
         }
         let id = ChatId::from_number(number);
-        index.next_id = number.saturating_add(1);
-        let shard = list::shard_of(&id);
-        if let Err(at) = index.shards.binary_search(&shard) {
-            index.shards.insert(at, shard);
-        }
-        self.save_index(&mut index)?;
         let now = self.host.now_ms();
         let mut chat = Chat {
             v: SCHEMA,
@@ -450,6 +456,13 @@ impl<'a, H: Host> ChatStore<'a, H> {
             w: Stamp::default(),
             stored: None,
         };
+        fill(&mut chat)?;
+        index.next_id = number.saturating_add(1);
+        let shard = list::shard_of(&chat.id);
+        if let Err(at) = index.shards.binary_search(&shard) {
+            index.shards.insert(at, shard);
+        }
+        self.save_index(&mut index)?;
         let mut listed = self.load_shard(shard)?;
         listed.put(list::Summary::of(&chat));
         self.save_shard(shard, &mut listed)?;
@@ -609,6 +622,19 @@ impl<'a, H: Host> ChatStore<'a, H> {
         content: String,
         origin: Option<Origin>,
     ) -> Result<(MessageId, Message), StoreError> {
+        let now = self.host.now_ms();
+        self.put_message_at(chat, parent, (role, content, now), origin)
+    }
+
+    /// [`Self::put_message`] with the time it was written (an imported message keeps
+    /// its own).
+    pub(crate) fn put_message_at(
+        &self,
+        chat: &mut Chat,
+        parent: Option<(MessageId, Message)>,
+        (role, content, created_at): (Role, String, u64),
+        origin: Option<Origin>,
+    ) -> Result<(MessageId, Message), StoreError> {
         let (provider, model, usage, omitted) = match origin {
             Some(origin) => {
                 chat.spent.add(origin.usage.as_ref());
@@ -631,7 +657,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
             parent,
             role,
             content,
-            created_at: self.host.now_ms(),
+            created_at,
             provider,
             model,
             usage,
