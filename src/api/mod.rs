@@ -8,6 +8,7 @@ pub mod branches;
 pub mod generations;
 pub mod models;
 pub mod reply;
+pub mod transfer;
 pub mod views;
 
 use crate::catalog::CatalogError;
@@ -43,6 +44,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/generation"),
     ("POST", "/api/login"),
     ("GET", "/api/ws-ticket"),
+    ("GET", "/api/export"),
+    ("POST", "/api/import"),
 ];
 
 pub const WEBSOCKET_PATH: &str = "/ws";
@@ -153,7 +156,9 @@ pub fn handle<H: Host>(host: &H, state: &mut ActorState, raw: HttpRequest) -> Ou
 
 fn answer<H: Host>(host: &H, state: &mut ActorState, raw: HttpRequest, method: &str) -> Outcome {
     let result = Request::parse(raw).and_then(|request| {
-        request.check(&state.config.host, state.port)?;
+        request
+            .check(&state.config.host, state.port)
+            .map_err(|error| transfer::explain_too_large(&request, error))?;
         auth::check(host, state, &request)?;
         route(host, state, &request)
     });
@@ -234,6 +239,8 @@ fn route<H: Host>(
         ("GET", "/api/generation") => generations::status(state, request).map(unchanged),
         ("POST", "/api/login") => auth::login(host, state, request),
         ("GET", "/api/ws-ticket") => auth::ticket(host, state),
+        ("GET", "/api/export") => transfer::export(host, state, request),
+        ("POST", "/api/import") => transfer::import(host, state, request),
         (_, path) => Err(
             method_not_allowed(path, &request.method).unwrap_or_else(|| {
                 ApiError::not_found(format!("no route for {} {}", request.method, path))
@@ -343,7 +350,7 @@ fn without_controls(text: &str) -> String {
         .collect()
 }
 
-fn clean_title(title: &str) -> Result<String, ApiError> {
+pub(crate) fn clean_title(title: &str) -> Result<String, ApiError> {
     let title = without_controls(title);
     let title = title.trim();
     if title.is_empty() {
