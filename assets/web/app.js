@@ -1256,6 +1256,7 @@ function renderHeader() {
   renderUsage();
   renderSettings();
   renderTree();
+  if (typeof window.renderTransfer === 'function') window.renderTransfer(); // transfer.js
 }
 
 function renderAll() {

@@ -27,6 +27,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/"),
     ("GET", "/app.js"),
     ("GET", "/tree.js"),
+    ("GET", "/transfer.js"),
     ("GET", "/style.css"),
     ("GET", "/api/health"),
     ("GET", "/api/providers"),
@@ -115,6 +116,7 @@ macro_rules! asset {
 const INDEX_HTML: http::Asset = asset!("text/html; charset=utf-8", "index.html");
 const APP_JS: http::Asset = asset!("text/javascript; charset=utf-8", "app.js");
 const TREE_JS: http::Asset = asset!("text/javascript; charset=utf-8", "tree.js");
+const TRANSFER_JS: http::Asset = asset!("text/javascript; charset=utf-8", "transfer.js");
 const STYLE_CSS: http::Asset = asset!("text/css; charset=utf-8", "style.css");
 
 /// A handled request: the response, and what open pages should hear about.
@@ -202,6 +204,11 @@ fn route<H: Host>(
         ))),
         ("GET", "/tree.js") => Ok(unchanged(http::asset(
             &TREE_JS,
+            request.header("if-none-match"),
+            request.header("accept-encoding"),
+        ))),
+        ("GET", "/transfer.js") => Ok(unchanged(http::asset(
+            &TRANSFER_JS,
             request.header("if-none-match"),
             request.header("accept-encoding"),
         ))),

@@ -593,3 +593,39 @@ fn the_walk_stops_past_its_limit() {
         Err(WalkError::TooMany(8))
     ));
 }
+
+#[test]
+fn the_page_script_is_public_and_exports_need_the_token_like_any_read() {
+    const TOKEN: &str = "transfer-test-token-0123456789";
+    let mut h = Harness::with_env(
+        r#"{"store_id":"t","require_token":true}"#,
+        &[(crate::api::auth::TOKEN_VAR, TOKEN)],
+    );
+    let page = String::from_utf8(h.with_headers("GET", "/", &[], None).body).unwrap();
+    assert!(page.contains(r#"<script src="/transfer.js" defer></script>"#));
+    let script = h.with_headers("GET", "/transfer.js", &[], None);
+    assert_eq!(script.status, 200);
+    assert_eq!(
+        script.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    let cookie = format!("chat_session={TOKEN}");
+    let authorized = [("Cookie", cookie.as_str())];
+    let created = h.with_headers("POST", "/api/chats", &authorized, Some(json!({})));
+    assert_eq!(created.status, 201);
+    let uri = "/api/export?chat=c1&format=markdown";
+    assert_eq!(h.with_headers("GET", uri, &[], None).status, 401);
+    assert_eq!(h.with_headers("GET", uri, &authorized, None).status, 200);
+    let file = h.with_headers("GET", "/api/export?chat=c1", &authorized, None);
+    let file: Value = serde_json::from_slice(&file.body).unwrap();
+    assert_eq!(
+        h.with_headers("POST", "/api/import", &[], Some(file.clone()))
+            .status,
+        401
+    );
+    assert_eq!(
+        h.with_headers("POST", "/api/import", &authorized, Some(file))
+            .status,
+        201
+    );
+}
