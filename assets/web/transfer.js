@@ -12,28 +12,30 @@
 
   // app.js calls this whenever the header is drawn: the links follow the open chat.
   // A download is a same-origin GET, so the session cookie authorizes it.
+  let linked = null; // the chat the links are for
   window.renderTransfer = function renderTransfer() {
     const id = state.currentId;
     menu.hidden = !id;
-    if (!id) {
-      menu.open = false;
-      return;
-    }
+    if (id === linked) return;
+    linked = id;
+    menu.open = false;
+    if (!id) return;
     for (const [format, link] of Object.entries(links)) {
       link.href = `/api/export?chat=${encodeURIComponent(id)}&format=${format}`;
     }
   };
 
   async function importFile(file) {
-    if (file.size > MAX_IMPORT_BYTES) {
-      showError(`This export is ${Math.ceil(file.size / 1024)} KiB; the server imports files up to ${MAX_IMPORT_BYTES / 1024} KiB.`);
-      return;
-    }
     let data;
     try {
       data = JSON.parse(await file.text());
     } catch (_) {
       showError('That file is not JSON: choose a chat exported as JSON.');
+      return;
+    }
+    const size = new Blob([JSON.stringify(data)]).size; // what api() sends
+    if (size > MAX_IMPORT_BYTES) {
+      showError(`This export is ${Math.ceil(size / 1024)} KiB; the server imports files up to ${MAX_IMPORT_BYTES / 1024} KiB.`);
       return;
     }
     button.disabled = true;
