@@ -77,7 +77,7 @@ pub fn check<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result
         (request.method.as_str(), request.path.as_str()),
         (
             "GET" | "HEAD",
-            "/" | "/app.js" | "/transfer.js" | "/style.css" | "/api/health"
+            "/" | "/app.js" | "/tree.js" | "/transfer.js" | "/style.css" | "/api/health"
         ) | ("POST", "/api/login")
     );
     if public || !required(state) {
@@ -237,6 +237,7 @@ mod tests {
         // The page itself and the health check stay public.
         assert_eq!(h.with_headers("GET", "/", &[], None).status, 200);
         assert_eq!(h.with_headers("GET", "/app.js", &[], None).status, 200);
+        assert_eq!(h.with_headers("GET", "/tree.js", &[], None).status, 200);
         let health = h.with_headers("GET", "/api/health", &[], None);
         assert!(String::from_utf8_lossy(&health.body).contains("\"token_required\":true"));
         // The chat was not touched.
