@@ -629,3 +629,86 @@ fn the_page_script_is_public_and_exports_need_the_token_like_any_read() {
         201
     );
 }
+
+#[test]
+fn a_kill_at_any_write_of_an_import_leaves_it_whole_or_not_at_all() {
+    use crate::port::fake::ALL_TEARS;
+    // q1 a1 q2 a2 with q2 edited and answered: 6 messages, one fork.
+    let source = |h: &mut Harness| {
+        let chat = h.new_chat();
+        for q in ["q1", "q2"] {
+            h.say(&chat, q);
+            reply(h, &chat, json!({}));
+        }
+        let shown = branch_ids(h, &chat);
+        edit(h, &chat, &shown[2], "q2, better");
+        reply(h, &chat, json!({}));
+        chat
+    };
+    let mut clean = Harness::new();
+    let chat = source(&mut clean);
+    let file = export(&mut clean, &chat);
+    let shown = clean.messages(&chat);
+    let writes = clean.host.writes.get();
+    assert_eq!(import(&mut clean, &file).0, 201);
+    let import_writes = clean.host.writes.get() - writes;
+    assert!(import_writes > 6);
+
+    for tear in ALL_TEARS {
+        for k in 0..import_writes {
+            let what = format!("import killed at its write {k} ({tear:?})");
+            let mut h = Harness::new();
+            let chat = source(&mut h);
+            assert_eq!(export(&mut h, &chat), file, "the same chat, the same file");
+            h.host.crash_at(h.host.writes.get() + k, tear);
+            let (status, _) = import(&mut h, &file);
+            h.host.end_of_request();
+            assert!(h.host.dead.get(), "{what}: the crash never happened");
+            let acknowledged = status == 201 && !h.host.dead.get();
+
+            let host = h.host.restarted();
+            let state =
+                crate::actor::init(&host, Some(br#"{"store_id":"t"}"#), "5f0c6d2e-actor").unwrap();
+            let mut after = Harness { host, state };
+            let (_, list) = after.call("GET", "/api/chats", None);
+            let ids: Vec<String> = list["chats"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_string())
+                .collect();
+            assert!(ids.contains(&chat), "{what}: the source chat is gone");
+            assert!(matches!(ids.len(), 1 | 2), "{what}: {ids:?}");
+            if acknowledged {
+                assert_eq!(ids.len(), 2, "{what}: an acknowledged import is missing");
+            }
+            // An import that is there is all there: the same chat under new ids.
+            for id in ids.iter().filter(|id| **id != chat) {
+                assert_eq!(
+                    normalized(&export(&mut after, id)),
+                    normalized(&file),
+                    "{what}"
+                );
+                assert_eq!(after.messages(id), shown, "{what}");
+            }
+            assert_eq!(after.messages(&chat), shown, "{what}");
+            // Life goes on: the same file imports whole (even where the same messages were
+            // torn), and a new chat takes an id no chat has.
+            let (status, again) = import(&mut after, &file);
+            assert_eq!(status, 201, "{what}: {again}");
+            let again = again["id"].as_str().unwrap().to_string();
+            assert!(!ids.contains(&again), "{what}: {again} handed out again");
+            assert_eq!(
+                normalized(&export(&mut after, &again)),
+                normalized(&file),
+                "{what}"
+            );
+            assert_eq!(after.messages(&again), shown, "{what}");
+            let created = after.new_chat();
+            assert!(
+                !ids.contains(&created),
+                "{what}: {created} handed out again"
+            );
+        }
+    }
+}

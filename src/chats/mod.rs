@@ -413,9 +413,12 @@ impl<'a, H: Host> ChatStore<'a, H> {
         self.create_with(new, |_| Ok(()))
     }
 
-    /// [`Self::create`], with `fill` run on the new record once its id is chosen and
-    /// before anything is written: an import stores its messages there and sets the head,
-    /// so a crash before the index is written leaves only unreferenced objects.
+    /// [`Self::create`], with `fill` run on the new record once its id is taken in the
+    /// index and before its list entry and record are written: an import stores its
+    /// messages there and sets the head. A crash in between leaves an unused id and
+    /// unreferenced objects, never a listed chat without its messages; and since the id
+    /// is taken first, a retried import gets another one, so its messages (which keep
+    /// their times) never hash to a copy the crash left torn.
     pub(crate) fn create_with(
         &self,
         new: NewChat,
@@ -456,13 +459,13 @@ impl<'a, H: Host> ChatStore<'a, H> {
             w: Stamp::default(),
             stored: None,
         };
-        fill(&mut chat)?;
         index.next_id = number.saturating_add(1);
         let shard = list::shard_of(&chat.id);
         if let Err(at) = index.shards.binary_search(&shard) {
             index.shards.insert(at, shard);
         }
         self.save_index(&mut index)?;
+        fill(&mut chat)?;
         let mut listed = self.load_shard(shard)?;
         listed.put(list::Summary::of(&chat));
         self.save_shard(shard, &mut listed)?;

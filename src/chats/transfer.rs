@@ -109,10 +109,11 @@ impl<H: Host> ChatStore<'_, H> {
         Ok(parents_first(found, &chat.tree))
     }
 
-    /// Writes an import as a new chat: each message under the new chat's id, after its
-    /// parent (so it carries its window, as if it had been posted), keeping its time;
-    /// then the chat, through [`ChatStore::create_with`], so the index, the list and the
-    /// record come last and a crash leaves at most unreferenced objects. The ids of the
+    /// Writes an import as a new chat, through [`ChatStore::create_with`]: the id is
+    /// taken in the index, then each message is stored under it, after its parent (so it
+    /// carries its window, as if it had been posted), keeping its time; the list entry
+    /// and the record come last, so a crash leaves at most an unused id and unreferenced
+    /// objects. The ids of the
     /// file become the new ones in the tree and the head; the totals, title and settings
     /// are kept. The import must have been checked: a parent, tree entry or head naming
     /// no earlier message fails here, with what was stored so far unreferenced.
