@@ -226,3 +226,51 @@ fn a_chat_is_exported_and_imported_back_in_the_browser() {
     assert_ne!(again["head"], file["head"]);
     assert_eq!(normalized(&again), normalized(&file));
 }
+
+#[test]
+#[ignore = "needs Theater 0.2.1 and the built package; run scripts/test"]
+fn an_export_imports_up_to_the_body_limit_and_is_refused_past_it() {
+    let mut theater = Theater::start(&[]);
+    let port = free_port();
+    theater.start_actor(
+        &package_manifest(),
+        &json!({ "port": port, "store_id": "transfer-limit" }),
+    );
+    let client = Client::new(port);
+    client.wait_ready(&theater);
+    let chat = client.expect(201, "POST", "/api/chats", Some(json!({})))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let long = "x".repeat(100_000);
+    let mut exports = Vec::new();
+    for _ in 0..3 {
+        client.expect(
+            201,
+            "POST",
+            &format!("/api/messages?chat={chat}"),
+            Some(json!({ "content": long })),
+        );
+        exports.push(
+            client
+                .raw("GET", &format!("/api/export?chat={chat}"), None, &[])
+                .text,
+        );
+    }
+    // Two long messages (about 200 KiB) import through the real runtime; three do not.
+    assert!(exports[1].len() > 200_000 && exports[1].len() < 256 * 1024);
+    let json_body = [("Content-Type", "application/json")];
+    let imported = client.raw("POST", "/api/import", Some(&exports[1]), &json_body);
+    assert_eq!(imported.status, 201, "{}", imported.text);
+    let copy = imported.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(client.history(&copy).len(), 2);
+    assert!(exports[2].len() > 256 * 1024);
+    let refused = client.raw("POST", "/api/import", Some(&exports[2]), &json_body);
+    assert_eq!(refused.status, 413, "{}", refused.text);
+    assert!(
+        refused.text.contains("over 256 KiB") && refused.text.contains("cannot be imported"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(all_chats(&client).len(), 2);
+}
