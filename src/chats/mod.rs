@@ -441,6 +441,12 @@ impl<'a, H: Host> ChatStore<'a, H> {
             number = number.saturating_add(1);
         }
         let id = ChatId::from_number(number);
+        index.next_id = number.saturating_add(1);
+        let shard = list::shard_of(&id);
+        if let Err(at) = index.shards.binary_search(&shard) {
+            index.shards.insert(at, shard);
+        }
+        self.save_index(&mut index)?;
         let now = self.host.now_ms();
         let mut chat = Chat {
             v: SCHEMA,
@@ -459,12 +465,6 @@ impl<'a, H: Host> ChatStore<'a, H> {
             w: Stamp::default(),
             stored: None,
         };
-        index.next_id = number.saturating_add(1);
-        let shard = list::shard_of(&chat.id);
-        if let Err(at) = index.shards.binary_search(&shard) {
-            index.shards.insert(at, shard);
-        }
-        self.save_index(&mut index)?;
         fill(&mut chat)?;
         let mut listed = self.load_shard(shard)?;
         listed.put(list::Summary::of(&chat));
