@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "index.html",
         "app.js",
         "tree.js",
+        "transfer.js",
         "style.css",
         "markdown.js",
         "vendor/markdown-it.min.js",

@@ -1285,6 +1285,7 @@ function renderHeader() {
   renderUsage();
   renderSettings();
   renderTree();
+  if (typeof window.renderTransfer === 'function') window.renderTransfer(); // transfer.js
 }
 
 function renderAll() {

@@ -79,6 +79,7 @@ pub fn check<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result
             "GET" | "HEAD",
             "/" | "/app.js"
                 | "/tree.js"
+                | "/transfer.js"
                 | "/style.css"
                 | "/markdown.js"
                 | "/vendor/markdown-it.min.js"
@@ -242,6 +243,7 @@ mod tests {
         // The page itself and the health check stay public.
         assert_eq!(h.with_headers("GET", "/", &[], None).status, 200);
         assert_eq!(h.with_headers("GET", "/app.js", &[], None).status, 200);
+        assert_eq!(h.with_headers("GET", "/tree.js", &[], None).status, 200);
         let health = h.with_headers("GET", "/api/health", &[], None);
         assert!(String::from_utf8_lossy(&health.body).contains("\"token_required\":true"));
         // The chat was not touched.

@@ -8,6 +8,7 @@ pub mod branches;
 pub mod generations;
 pub mod models;
 pub mod reply;
+pub mod transfer;
 pub mod views;
 
 use crate::catalog::CatalogError;
@@ -26,6 +27,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/"),
     ("GET", "/app.js"),
     ("GET", "/tree.js"),
+    ("GET", "/transfer.js"),
     ("GET", "/style.css"),
     ("GET", "/markdown.js"),
     ("GET", "/vendor/markdown-it.min.js"),
@@ -46,6 +48,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/generation"),
     ("POST", "/api/login"),
     ("GET", "/api/ws-ticket"),
+    ("GET", "/api/export"),
+    ("POST", "/api/import"),
 ];
 
 pub const WEBSOCKET_PATH: &str = "/ws";
@@ -115,6 +119,7 @@ macro_rules! asset {
 const INDEX_HTML: http::Asset = asset!("text/html; charset=utf-8", "index.html");
 const APP_JS: http::Asset = asset!("text/javascript; charset=utf-8", "app.js");
 const TREE_JS: http::Asset = asset!("text/javascript; charset=utf-8", "tree.js");
+const TRANSFER_JS: http::Asset = asset!("text/javascript; charset=utf-8", "transfer.js");
 const STYLE_CSS: http::Asset = asset!("text/css; charset=utf-8", "style.css");
 /// Renders replies as Markdown with the vendored markdown-it (README, "Dependencies").
 const MARKDOWN_JS: http::Asset = asset!("text/javascript; charset=utf-8", "markdown.js");
@@ -162,7 +167,9 @@ pub fn handle<H: Host>(host: &H, state: &mut ActorState, raw: HttpRequest) -> Ou
 
 fn answer<H: Host>(host: &H, state: &mut ActorState, raw: HttpRequest, method: &str) -> Outcome {
     let result = Request::parse(raw).and_then(|request| {
-        request.check(&state.config.host, state.port)?;
+        request
+            .check(&state.config.host, state.port)
+            .map_err(|error| transfer::explain_too_large(&request, error))?;
         auth::check(host, state, &request)?;
         route(host, state, &request)
     });
@@ -206,6 +213,11 @@ fn route<H: Host>(
         ))),
         ("GET", "/tree.js") => Ok(unchanged(http::asset(
             &TREE_JS,
+            request.header("if-none-match"),
+            request.header("accept-encoding"),
+        ))),
+        ("GET", "/transfer.js") => Ok(unchanged(http::asset(
+            &TRANSFER_JS,
             request.header("if-none-match"),
             request.header("accept-encoding"),
         ))),
@@ -254,6 +266,8 @@ fn route<H: Host>(
         ("GET", "/api/generation") => generations::status(state, request).map(unchanged),
         ("POST", "/api/login") => auth::login(host, state, request),
         ("GET", "/api/ws-ticket") => auth::ticket(host, state),
+        ("GET", "/api/export") => transfer::export(host, state, request),
+        ("POST", "/api/import") => transfer::import(host, state, request),
         (_, path) => Err(
             method_not_allowed(path, &request.method).unwrap_or_else(|| {
                 ApiError::not_found(format!("no route for {} {}", request.method, path))
@@ -368,7 +382,7 @@ fn without_controls(text: &str) -> String {
         .collect()
 }
 
-fn clean_title(title: &str) -> Result<String, ApiError> {
+pub(crate) fn clean_title(title: &str) -> Result<String, ApiError> {
     let title = without_controls(title);
     let title = title.trim();
     if title.is_empty() {

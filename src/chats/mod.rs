@@ -15,6 +15,7 @@
 pub mod history;
 pub mod list;
 pub mod recover;
+pub mod transfer;
 pub mod tree;
 
 use crate::port::{Host, HostError};
@@ -422,6 +423,20 @@ impl<'a, H: Host> ChatStore<'a, H> {
     /// labels exist anyway (an index that lost its newest version) is skipped, so no chat
     /// is ever overwritten.
     pub fn create(&self, new: NewChat) -> Result<Chat, StoreError> {
+        self.create_with(new, |_| Ok(()))
+    }
+
+    /// [`Self::create`], with `fill` run on the new record once its id is taken in the
+    /// index and before its list entry and record are written: an import stores its
+    /// messages there and sets the head. A crash in between leaves an unused id and
+    /// unreferenced objects, never a listed chat without its messages; and since the id
+    /// is taken first, a retried import gets another one, so its messages (which keep
+    /// their times) never hash to a copy the crash left torn.
+    pub(crate) fn create_with(
+        &self,
+        new: NewChat,
+        fill: impl FnOnce(&mut Chat) -> Result<(), StoreError>,
+    ) -> Result<Chat, StoreError> {
         let mut index = self.load_index()?;
         let mut number = index.next_id.max(1);
         loop {
@@ -464,6 +479,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
             w: Stamp::default(),
             stored: None,
         };
+        fill(&mut chat)?;
         let mut listed = self.load_shard(shard)?;
         listed.put(list::Summary::of(&chat));
         self.save_shard(shard, &mut listed)?;
@@ -623,6 +639,19 @@ impl<'a, H: Host> ChatStore<'a, H> {
         content: String,
         origin: Option<Origin>,
     ) -> Result<(MessageId, Message), StoreError> {
+        let now = self.host.now_ms();
+        self.put_message_at(chat, parent, (role, content, now), origin)
+    }
+
+    /// [`Self::put_message`] with the time it was written (an imported message keeps
+    /// its own).
+    pub(crate) fn put_message_at(
+        &self,
+        chat: &mut Chat,
+        parent: Option<(MessageId, Message)>,
+        (role, content, created_at): (Role, String, u64),
+        origin: Option<Origin>,
+    ) -> Result<(MessageId, Message), StoreError> {
         let (provider, model, usage, omitted) = match origin {
             Some(origin) => {
                 chat.spent.add(origin.usage.as_ref());
@@ -645,7 +674,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
             parent,
             role,
             content,
-            created_at: self.host.now_ms(),
+            created_at,
             provider,
             model,
             usage,
