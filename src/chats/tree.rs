@@ -366,9 +366,11 @@ mod tests {
     fn picking_a_version_already_chosen_below_a_fork_that_changes_lands_where_it_was_left() {
         let mut tree = Tree::default();
         // m1 → m2 → m3 → m4; fork at m3 (m4 | m10), m10's branch grows to m11.
-        tree.fork(Some(&id(3)), 3, &id(4), &id(10), (&id(4), 4)).unwrap();
+        tree.fork(Some(&id(3)), 3, &id(4), &id(10), (&id(4), 4))
+            .unwrap();
         // Fork higher at m1 (m2 | m20) from m11: the fork at m3 (showing m10) is under m2.
-        tree.fork(Some(&id(1)), 1, &id(2), &id(20), (&id(11), 5)).unwrap();
+        tree.fork(Some(&id(1)), 1, &id(2), &id(20), (&id(11), 5))
+            .unwrap();
         // From m20, pick m10 (already chosen at its fork): back to m11, where m2's
         // branch was left, not to m10 itself.
         assert_eq!(tree.switch(&id(10), (&id(20), 2)).unwrap(), (id(11), 5));
