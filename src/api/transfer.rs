@@ -490,6 +490,7 @@ fn read_import(
             provider: chat.provider,
             model: chat.model,
             settings: chat.settings,
+            fork: None,
         },
         titled: chat.titled,
         spent: chat.usage,
