@@ -15,6 +15,7 @@
 pub mod history;
 pub mod list;
 pub mod recover;
+pub mod search;
 
 use crate::port::{Host, HostError};
 use crate::providers::Settings;
