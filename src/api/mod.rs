@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod generations;
 pub mod models;
+pub mod search;
 pub mod views;
 
 use crate::catalog::CatalogError;
@@ -36,6 +37,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/reply"),
     ("POST", "/api/stop"),
     ("GET", "/api/generation"),
+    ("GET", "/api/search"),
     ("POST", "/api/login"),
     ("GET", "/api/ws-ticket"),
 ];
@@ -219,6 +221,7 @@ fn route<H: Host>(
         ("POST", "/api/reply") => generations::start(host, state, request),
         ("POST", "/api/stop") => generations::stop(host, state, request),
         ("GET", "/api/generation") => generations::status(state, request).map(unchanged),
+        ("GET", "/api/search") => search::answer(host, &api.store, request).map(unchanged),
         ("POST", "/api/login") => auth::login(host, state, request),
         ("GET", "/api/ws-ticket") => auth::ticket(host, state),
         (_, path) => Err(
