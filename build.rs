@@ -8,7 +8,7 @@ use std::io::Write;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").ok_or("cargo sets OUT_DIR")?);
     println!("cargo:rerun-if-changed=assets/web");
-    for name in ["index.html", "app.js", "style.css"] {
+    for name in ["index.html", "search.js", "app.js", "style.css"] {
         let path = std::path::Path::new("assets/web").join(name);
         println!("cargo:rerun-if-changed={}", path.display());
         let text = std::fs::read(&path)?;

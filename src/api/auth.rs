@@ -77,7 +77,7 @@ pub fn check<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result
         (request.method.as_str(), request.path.as_str()),
         (
             "GET" | "HEAD",
-            "/" | "/app.js" | "/style.css" | "/api/health"
+            "/" | "/app.js" | "/search.js" | "/style.css" | "/api/health"
         ) | ("POST", "/api/login")
     );
     if public || !required(state) {

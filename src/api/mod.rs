@@ -24,6 +24,7 @@ pub use views::{chat_view, message_view, summary_view};
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/"),
     ("GET", "/app.js"),
+    ("GET", "/search.js"),
     ("GET", "/style.css"),
     ("GET", "/api/health"),
     ("GET", "/api/providers"),
@@ -108,6 +109,7 @@ macro_rules! asset {
 
 const INDEX_HTML: http::Asset = asset!("text/html; charset=utf-8", "index.html");
 const APP_JS: http::Asset = asset!("text/javascript; charset=utf-8", "app.js");
+const SEARCH_JS: http::Asset = asset!("text/javascript; charset=utf-8", "search.js");
 const STYLE_CSS: http::Asset = asset!("text/css; charset=utf-8", "style.css");
 
 /// A handled request: the response, and what open pages should hear about.
@@ -188,6 +190,11 @@ fn route<H: Host>(
         ))),
         ("GET", "/app.js") => Ok(unchanged(http::asset(
             &APP_JS,
+            request.header("if-none-match"),
+            request.header("accept-encoding"),
+        ))),
+        ("GET", "/search.js") => Ok(unchanged(http::asset(
+            &SEARCH_JS,
             request.header("if-none-match"),
             request.header("accept-encoding"),
         ))),

@@ -217,3 +217,24 @@ fn a_search_in_a_long_chat_reads_its_budget_and_stops() {
     );
     assert!(found.get("next").is_none());
 }
+
+#[test]
+fn the_search_script_is_public_like_the_page() {
+    let mut h = Harness::with_env(
+        r#"{"store_id":"t","require_token":true}"#,
+        &[("CHAT_ACCESS_TOKEN", "search-test-token-0123456789")],
+    );
+    let script = h.raw("GET", "/search.js", None);
+    assert_eq!(script.status, 200);
+    assert_eq!(
+        script.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(script.header("etag").is_some());
+    let gz = h.with_headers("GET", "/search.js", &[("Accept-Encoding", "gzip")], None);
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    assert_eq!(h.call("GET", "/api/search?q=a", None).0, 401);
+    let page = String::from_utf8(h.raw("GET", "/", None).body).unwrap();
+    let search_at = page.find("src=\"/search.js\"").unwrap();
+    assert!(search_at < page.find("src=\"/app.js\"").unwrap());
+}
