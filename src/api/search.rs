@@ -1,4 +1,4 @@
-//! `GET /api/search?q=TEXT[&before=NEXT]`: the query checked, the scan run within its budget, the results as JSON.
+//! `GET /api/search`: the query and cursor checked, the scan run, the results as JSON.
 
 use super::views::put;
 use crate::chats::search::{self, Cursor, Found, Hit, Query, BUDGET};

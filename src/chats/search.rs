@@ -1,4 +1,4 @@
-//! Search over chat titles and the messages of each chat's current branch, newest chat first, within a fixed budget of store reads per call.
+//! Search of chat titles and current branches, newest chat first, in bounded work per call.
 //!
 //! The scan follows the store's own layout: the index, then the list's shards newest
 //! first (one shard names up to 50 chats), then for each chat its record and its branch
