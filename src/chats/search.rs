@@ -24,8 +24,8 @@ pub const MAX_MATCHES_PER_CHAT: usize = 3;
 /// Longest snippet, in characters, ellipses included.
 pub const SNIPPET_CHARS: usize = 160;
 
-/// How much one call may do; it stops at the first limit reached (messages are
-/// counted a whole object at a time, so they can pass theirs by up to 32).
+/// How much one call may do; it stops at the first limit reached. Limits are checked
+/// before each object, so messages and bytes can pass theirs by one object's worth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     /// Chats whose record is read.
@@ -35,13 +35,21 @@ pub struct Budget {
     /// Store calls: 2 for the index, 2 per shard, 2 per chat record, 1 per message
     /// object (a record whose primary label is torn costs 2 more, not counted).
     pub reads: usize,
+    /// Bytes of message objects read, estimated as each message's text plus
+    /// [`MESSAGE_OVERHEAD`]: the runtime records every byte a call returns, so long
+    /// messages must stop a call sooner than short ones.
+    pub bytes: usize,
 }
+
+/// What a message adds to an object besides its text (id, role, time, JSON).
+pub const MESSAGE_OVERHEAD: usize = 100;
 
 /// What one `GET /api/search` may do.
 pub const BUDGET: Budget = Budget {
     chats: 50,
     messages: 2_000,
     reads: 160,
+    bytes: 512 * 1024,
 };
 
 /// Where the next call goes on.
@@ -243,6 +251,8 @@ pub struct Outcome {
     pub next: Option<Cursor>,
     pub scanned_chats: usize,
     pub scanned_messages: usize,
+    /// Bytes of message objects read (see [`Budget::bytes`]).
+    pub scanned_bytes: usize,
     /// Store reads planned (see [`Budget::reads`]).
     pub reads: usize,
     /// Chats left out because something of theirs could not be read.
@@ -291,6 +301,7 @@ impl<H: Host> Scan<'_, '_, H> {
     fn room_for_chat(&self) -> bool {
         self.out.scanned_chats < self.budget.chats
             && self.out.scanned_messages < self.budget.messages
+            && self.out.scanned_bytes < self.budget.bytes
             && self.afford(3)
     }
 
@@ -426,8 +437,7 @@ impl<H: Host> Scan<'_, '_, H> {
 
     /// Walks a branch back from the object `next`, newest message first, adding matches
     /// until the chat has [`MAX_MATCHES_PER_CHAT`], the branch ends or the budget does
-    /// (checked before each object, so the message count can pass it by up to one
-    /// object's 33 messages). `objects` counts the objects read whole.
+    /// (checked before each object). `objects` counts the objects read.
     fn walk(
         &mut self,
         chat: &Chat,
@@ -440,7 +450,10 @@ impl<H: Host> Scan<'_, '_, H> {
             if found_before + matches.len() >= MAX_MATCHES_PER_CHAT {
                 return Ok(Walked::Done);
             }
-            if self.out.scanned_messages >= self.budget.messages || !self.afford(1) {
+            if self.out.scanned_messages >= self.budget.messages
+                || self.out.scanned_bytes >= self.budget.bytes
+                || !self.afford(1)
+            {
                 return Ok(Walked::Cut(id));
             }
             self.out.reads += 1;
@@ -453,8 +466,13 @@ impl<H: Host> Scan<'_, '_, H> {
             }
             *objects += 1;
             next = message.run_parent().cloned();
+            let run = message.run(&id, true);
+            self.out.scanned_bytes += run
+                .iter()
+                .map(|(_, message)| message.content.len() + MESSAGE_OVERHEAD)
+                .sum::<usize>();
             // The object's own message and its window, newest first.
-            for (message_id, message) in message.run(&id, true).into_iter().rev() {
+            for (message_id, message) in run.into_iter().rev() {
                 self.out.scanned_messages += 1;
                 if let Some(snippet) = self.query.snippet(&message.content) {
                     matches.push(Hit {

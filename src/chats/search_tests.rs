@@ -413,15 +413,37 @@ fn a_request_costs_the_same_reads_at_any_store_size() {
         out.next.as_ref().map(Cursor::encode).as_deref(),
         Some("151")
     );
-    // Long messages (each in no window): the read limit comes first.
+    // Long messages (each in no window, one object each): the byte limit comes first.
     let host = FakeHost::new();
     let store = ChatStore::new(&host, "s");
     let chat = store.create(new_chat()).unwrap();
     say(&store, &chat.id, &vec!["long ".repeat(1_400); 500]);
     let calls = host.calls.get();
     let out = search(&store, &q("absent"), None, &BUDGET).unwrap();
-    assert_eq!(host.calls.get() - calls, BUDGET.reads as u64);
-    assert_eq!(out.scanned_messages, BUDGET.reads - 6);
+    // 74 objects of 7,100 bytes pass 512 KiB.
+    assert_eq!(out.scanned_messages, 74);
+    assert_eq!(out.scanned_bytes, 74 * 7_100);
+    assert_eq!(host.calls.get() - calls, 6 + 74);
+    // One chat in each of 40 shards (the rest deleted): the read limit comes first,
+    // at 5 reads per chat (its shard, its record, its one object).
+    let host = FakeHost::new();
+    let store = ChatStore::new(&host, "s");
+    for n in 1..=2_000u64 {
+        let chat = store.create(new_chat()).unwrap();
+        if n % 50 == 0 {
+            say(&store, &chat.id, &["kept".to_string()]);
+        } else {
+            store.delete(&chat.id).unwrap();
+        }
+    }
+    let calls = host.calls.get();
+    let out = search(&store, &q("absent"), None, &BUDGET).unwrap();
+    assert_eq!(host.calls.get() - calls, 2 + 31 * 5);
+    assert_eq!(out.scanned_chats, 31);
+    assert_eq!(
+        out.next.as_ref().map(Cursor::encode).as_deref(),
+        Some("500")
+    );
 }
 
 #[test]
