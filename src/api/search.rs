@@ -2,7 +2,7 @@
 
 use super::views::put;
 use crate::chats::search::{self, Cursor, Found, Hit, Query, BUDGET};
-use crate::chats::ChatStore;
+use crate::chats::{ChatStore, StoreError};
 use crate::http::{self, ApiError, Request};
 use crate::port::{Host, HttpResponse};
 use serde_json::{json, Value};
@@ -53,7 +53,15 @@ pub fn answer<H: Host>(
 ) -> Result<HttpResponse, ApiError> {
     let query = query(request)?;
     let from = cursor(request)?;
-    let outcome = search::search(store, &query, from.as_ref(), &BUDGET)?;
+    // Only a resumed branch that cannot start (its message is not there, or another
+    // chat's) reports these: the cursor was not one this search gave.
+    let outcome =
+        search::search(store, &query, from.as_ref(), &BUDGET).map_err(|error| match error {
+            StoreError::MessageNotFound(_) | StoreError::WrongChat { .. } => ApiError::bad_request(
+                format!("before must be a \"next\" this search returned: {error}"),
+            ),
+            other => ApiError::from(other),
+        })?;
     for (chat, problem) in &outcome.unreadable {
         // Ids and the store's words only: never the query or any content.
         host.log(&format!("chat: search skipped {chat}: {problem}"));

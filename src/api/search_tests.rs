@@ -144,7 +144,11 @@ fn bad_queries_get_a_400_that_says_why() {
     let (status, error) = search(&mut h, &format!("q=a&before=2.{message}.0"));
     assert_eq!(status, 400, "{error}");
     let (status, error) = search(&mut h, &format!("q=a&before=1.{}.0", "f".repeat(40)));
-    assert_eq!(status, 404, "{error}");
+    assert_eq!(status, 400, "{error}");
+    assert!(error["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("before must be"));
     // Only GET (and HEAD).
     let (status, _) = h.call("POST", "/api/search?q=a", Some(json!({})));
     assert_eq!(status, 405);
