@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=assets/web");
     for name in [
         "index.html",
+        "search.js",
         "app.js",
         "tree.js",
         "transfer.js",

@@ -4,7 +4,7 @@
 //! Every route is compared with the floor returning the same number of bytes.
 //!
 //! Measures: component sizes; start time (empty store, 10,000 messages); p50/p99 and the
-//! ratio to the floor of each route; host calls per request (counted in the actor's
+//! ratio to the floor of each route (search at 10,000 messages and at 500 chats too); host calls per request (counted in the actor's
 //! event chain); scaling with history (10, 1,000, 10,000 messages) and chats (1, 50,
 //! 500); throughput at 1 and 8 clients; the actor state's size; theater-server RSS
 //! growth for 1,000 posts + 400 page reads; log bytes per request; what a worker costs.
@@ -391,6 +391,24 @@ fn main() {
             201,
         );
         have += WARMUP + RUNS + 2;
+        if size == 10_000 {
+            // A word in no message: the whole budget (2,000 messages of the long chat).
+            b.route(
+                "GET /api/search, no match (10,000)",
+                "GET",
+                "/api/search?q=absent",
+                None,
+                200,
+            );
+            // A word in every message: the newest chat's head object gives 3 matches.
+            b.route(
+                "GET /api/search, matches at once (10,000)",
+                "GET",
+                "/api/search?q=ordinary",
+                None,
+                200,
+            );
+        }
         let state = b.health()["state_bytes"].clone();
         scaling.push(json!({ "messages": size, "state_bytes": state }));
     }
@@ -416,6 +434,16 @@ fn main() {
             None,
             200,
         );
+        if size == 500 {
+            // 50 chats read, the budget's chat limit, none matching.
+            b.route(
+                "GET /api/search, no match (500 chats)",
+                "GET",
+                "/api/search?q=absent",
+                None,
+                200,
+            );
+        }
         let state = b.health()["state_bytes"].clone();
         scaling.push(json!({ "chats": size, "state_bytes": state }));
     }

@@ -802,3 +802,130 @@ fn a_reply_renders_as_markdown_and_its_html_stays_text() {
         json!(["md md-plain", "- **not** a list <b>x</b>", 0])
     );
 }
+
+#[test]
+#[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
+fn search_finds_titles_and_messages_and_opens_the_chat() {
+    let manifest = package_manifest();
+    let mut theater = Theater::start(&[]);
+    let port = free_port();
+    theater.start_actor(
+        &manifest,
+        &json!({ "port": port, "store_id": "browser-search" }),
+    );
+    let client = Client::new(port);
+    client.wait_ready(&theater);
+    // Three chats, each answered by the demo model: "pelican" is in one chat's
+    // message and in another chat's title; the third holds hostile markup.
+    let hostile = "<img src=x onerror=\"document.body.dataset.pwned='1'\"> milk";
+    let chat = |title: &str, text: &str| -> String {
+        let made = client.expect(201, "POST", "/api/chats", Some(json!({ "title": title })));
+        let id = made["id"].as_str().unwrap().to_string();
+        let path = format!("/api/messages?chat={id}");
+        client.expect(201, "POST", &path, Some(json!({ "content": text })));
+        client.expect(202, "POST", &format!("/api/reply?chat={id}"), None);
+        id
+    };
+    let by_message = chat("Birds", "What does a Pelican eat?");
+    let by_title = chat("Pelican photos", "Nice pictures of birds");
+    let hostile_chat = chat("Groceries", hostile);
+    // 50 newer chats: the first call's budget (50 chats) ends before the three above.
+    for n in 0..50 {
+        client.expect(
+            201,
+            "POST",
+            "/api/chats",
+            Some(json!({ "title": format!("Filler {n}") })),
+        );
+    }
+
+    let browser = Browser::start();
+    browser.goto(&format!("http://127.0.0.1:{port}/"));
+    browser.wait_for(
+        "the page to load",
+        "return document.body.dataset.ready === '1';",
+    );
+    browser.type_into("[data-testid=search]", "PELICAN");
+    browser.wait_for(
+        "the first page of results, with more to come",
+        "return !document.querySelector('[data-testid=search-more]').hidden;",
+    );
+    assert_eq!(
+        browser.eval(
+            "return [document.getElementById('chat-list').hidden, \
+             document.querySelectorAll('[data-testid=search-result]').length];"
+        ),
+        json!([true, 0])
+    );
+    browser.click("[data-testid=search-more]");
+    let results = browser.wait_for(
+        "both results",
+        "const r = Array.from(document.querySelectorAll('[data-testid=search-result]')); \
+         return r.length === 2 && r.map(e => [e.dataset.chatId, \
+           e.querySelector('[data-testid=search-title]').textContent, \
+           Array.from(e.querySelectorAll('[data-testid=search-snippet]')).map(s => s.textContent)]);",
+    );
+    browser.screenshot("search-results");
+    // Newest first: the title match, then the message matches (reply, then question).
+    assert_eq!(results[0], json!([by_title, "Pelican photos", []]));
+    assert_eq!(results[1][0], by_message.as_str());
+    let snippets = results[1][2].as_array().unwrap();
+    assert_eq!(snippets.len(), 2, "{results}");
+    assert!(snippets[0].as_str().unwrap().starts_with("Reply: "));
+    assert!(snippets[0]
+        .as_str()
+        .unwrap()
+        .contains("What does a Pelican eat?"));
+    assert_eq!(snippets[1], "You: What does a Pelican eat?");
+    // The match is marked (as a text node in a <mark>).
+    let marks = browser.eval(
+        "return Array.from(document.querySelectorAll('[data-testid=search-results] mark')).map(m => m.textContent);",
+    );
+    assert!(
+        marks.as_array().unwrap().iter().all(|m| m == "Pelican"),
+        "{marks}"
+    );
+
+    // Clicking a result opens its chat.
+    browser.click(&format!(
+        "[data-testid=search-result][data-chat-id={by_message}] .chat-open"
+    ));
+    browser.wait_for(
+        "the chat to open",
+        &format!(
+            "return location.hash === '#{by_message}' && \
+             Array.from(document.querySelectorAll('[data-testid=message-content]')).some(m => m.textContent === 'What does a Pelican eat?');"
+        ),
+    );
+
+    // Esc empties the box and brings the list back.
+    browser.type_into("[data-testid=search]", "\u{E00C}");
+    browser.wait_for(
+        "the chat list again",
+        "return !document.getElementById('chat-list').hidden \
+         && document.getElementById('search-panel').hidden \
+         && document.querySelector('[data-testid=search]').value === '' \
+         && document.querySelectorAll('[data-testid=chat-item]').length > 3;",
+    );
+
+    // Markup in a query and in what it finds stays text; nothing runs.
+    browser.type_into("[data-testid=search]", "<img src=x onerror=");
+    browser.wait_for(
+        "the first page of results",
+        "const m = document.querySelector('[data-testid=search-more]'); return !m.hidden && !m.disabled;",
+    );
+    browser.click("[data-testid=search-more]");
+    let found = browser.wait_for(
+        "the hostile chat",
+        &format!(
+            "const r = document.querySelector('[data-testid=search-result][data-chat-id={hostile_chat}]'); \
+             return r && Array.from(r.querySelectorAll('[data-testid=search-snippet]')).map(s => s.textContent);"
+        ),
+    );
+    assert_eq!(found[1], format!("You: {hostile}"));
+    let injected = browser.eval(
+        "return [document.body.dataset.pwned || null, document.querySelectorAll('#sidebar img, #sidebar script').length];",
+    );
+    assert_eq!(injected, json!([null, 0]));
+    browser.screenshot("search-hostile");
+}

@@ -78,6 +78,7 @@ pub fn check<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result
         (
             "GET" | "HEAD",
             "/" | "/app.js"
+                | "/search.js"
                 | "/tree.js"
                 | "/transfer.js"
                 | "/style.css"

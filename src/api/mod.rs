@@ -8,6 +8,7 @@ pub mod branches;
 pub mod generations;
 pub mod models;
 pub mod reply;
+pub mod search;
 pub mod transfer;
 pub mod views;
 
@@ -28,6 +29,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/app.js"),
     ("GET", "/tree.js"),
     ("GET", "/transfer.js"),
+    ("GET", "/search.js"),
     ("GET", "/style.css"),
     ("GET", "/markdown.js"),
     ("GET", "/vendor/markdown-it.min.js"),
@@ -46,6 +48,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/fork"),
     ("POST", "/api/stop"),
     ("GET", "/api/generation"),
+    ("GET", "/api/search"),
     ("POST", "/api/login"),
     ("GET", "/api/ws-ticket"),
     ("GET", "/api/export"),
@@ -120,6 +123,7 @@ const INDEX_HTML: http::Asset = asset!("text/html; charset=utf-8", "index.html")
 const APP_JS: http::Asset = asset!("text/javascript; charset=utf-8", "app.js");
 const TREE_JS: http::Asset = asset!("text/javascript; charset=utf-8", "tree.js");
 const TRANSFER_JS: http::Asset = asset!("text/javascript; charset=utf-8", "transfer.js");
+const SEARCH_JS: http::Asset = asset!("text/javascript; charset=utf-8", "search.js");
 const STYLE_CSS: http::Asset = asset!("text/css; charset=utf-8", "style.css");
 /// Renders replies as Markdown with the vendored markdown-it (README, "Dependencies").
 const MARKDOWN_JS: http::Asset = asset!("text/javascript; charset=utf-8", "markdown.js");
@@ -221,6 +225,11 @@ fn route<H: Host>(
             request.header("if-none-match"),
             request.header("accept-encoding"),
         ))),
+        ("GET", "/search.js") => Ok(unchanged(http::asset(
+            &SEARCH_JS,
+            request.header("if-none-match"),
+            request.header("accept-encoding"),
+        ))),
         ("GET", "/style.css") => Ok(unchanged(http::asset(
             &STYLE_CSS,
             request.header("if-none-match"),
@@ -264,6 +273,7 @@ fn route<H: Host>(
         ("POST", "/api/fork") => branches::fork(host, state, request),
         ("POST", "/api/stop") => generations::stop(host, state, request),
         ("GET", "/api/generation") => generations::status(state, request).map(unchanged),
+        ("GET", "/api/search") => search::answer(host, &api.store, request).map(unchanged),
         ("POST", "/api/login") => auth::login(host, state, request),
         ("GET", "/api/ws-ticket") => auth::ticket(host, state),
         ("GET", "/api/export") => transfer::export(host, state, request),

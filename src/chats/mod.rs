@@ -15,6 +15,7 @@
 pub mod history;
 pub mod list;
 pub mod recover;
+pub mod search;
 pub mod transfer;
 pub mod tree;
 
