@@ -252,6 +252,26 @@ fn a_fork_continues_in_a_new_chat_sharing_the_history() {
     let (status, _) = edit(&mut h, &fork, &before[0], "q1 in the fork");
     assert_eq!(status, 201);
     assert_eq!(ids(&mut h, &chat), before);
+    // Search reads a fork's shared history as its own.
+    let (status, found) = h.call("GET", "/api/search?q=q2", None);
+    assert_eq!(status, 200, "{found}");
+    let chats: Vec<&str> = found["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["chat"].as_str().unwrap())
+        .collect();
+    assert!(chats.contains(&chat.as_str()), "{found}");
+    let (_, in_fork) = h.call("GET", "/api/search?q=fork", None);
+    assert_eq!(in_fork["results"][0]["chat"], fork.as_str(), "{in_fork}");
+    let (_, shared) = h.call("GET", "/api/search?q=q1", None);
+    let found_in: Vec<&str> = shared["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["chat"].as_str().unwrap())
+        .collect();
+    assert!(found_in.contains(&fork.as_str()), "{shared}");
     // Deleting the original leaves the fork whole.
     switch(&mut h, &fork, &before[0]);
     assert_eq!(

@@ -458,7 +458,7 @@ impl<H: Host> Scan<'_, '_, H> {
             }
             self.out.reads += 1;
             let message = self.store.message(&id)?;
-            if message.chat != chat.id {
+            if !chat.owns(&message) {
                 return Err(StoreError::WrongChat {
                     message: id,
                     chat: chat.id.clone(),
