@@ -1,5 +1,6 @@
 //! The durability promise, checked exhaustively over the fake host: a user's session of
-//! creates, posts, replies, renames, settings changes and deletes, with the server
+//! creates, posts, replies, renames, settings changes, deletes, a regenerated reply, an
+//! edited question, a version switch and a fork, with the server
 //! killed at every single file write of every operation, each tear mode in turn, then
 //! restarted. After each restart:
 //! - every acknowledged operation is there, and the interrupted one is there whole or
@@ -56,7 +57,70 @@ fn ops() -> Vec<Op> {
             "/api/messages?chat=c2",
             json!({ "content": "more" }),
         ),
+        // Branches: ids are looked up when the operation runs (see `resolve`).
+        op("POST", "/api/reply?chat=c3", json!({})),
+        op(
+            "POST",
+            "/api/reply?chat=c3",
+            json!({ "regenerate": "$msg:c3:1" }),
+        ),
+        op(
+            "POST",
+            "/api/edit?chat=c2",
+            json!({ "message": "$msg:c2:0", "content": "in two, edited" }),
+        ),
+        op(
+            "POST",
+            "/api/branch?chat=c2",
+            json!({ "message": "$version:c2:0:0" }),
+        ),
+        op(
+            "POST",
+            "/api/fork?chat=c2",
+            json!({ "message": "$msg:c2:1" }),
+        ),
     ]
+}
+
+/// Turns `"$msg:CHAT:I"` (message I of the branch shown) and `"$version:CHAT:P:V"`
+/// (version V of fork P) into the ids they name now.
+fn resolve(host: &FakeHost, state: &mut ActorState, body: &Value) -> Value {
+    let mut body = body.clone();
+    let Some(map) = body.as_object_mut() else {
+        return body;
+    };
+    for value in map.values_mut() {
+        let Some(text) = value.as_str().map(str::to_string) else {
+            continue;
+        };
+        let parts: Vec<&str> = text.split(':').collect();
+        match parts.as_slice() {
+            ["$msg", chat, i] => {
+                let (_, page) = call(
+                    host,
+                    state,
+                    "GET",
+                    &format!("/api/messages?chat={chat}&limit=200"),
+                    &Value::Null,
+                );
+                *value = page["messages"][i.parse::<usize>().unwrap()]["id"].clone();
+            }
+            ["$version", chat, p, v] => {
+                let (_, view) = call(
+                    host,
+                    state,
+                    "GET",
+                    &format!("/api/chat?id={chat}"),
+                    &Value::Null,
+                );
+                *value = view["tree"][p.parse::<usize>().unwrap()]["children"]
+                    [v.parse::<usize>().unwrap()]["id"]
+                    .clone();
+            }
+            _ => {}
+        }
+    }
+    body
 }
 
 fn call(
@@ -89,8 +153,9 @@ fn call(
 
 /// Runs a mutating operation; the clock moves first, so every write has its own time.
 fn run(host: &FakeHost, state: &mut ActorState, op: &Op) -> (u16, Value) {
+    let body = resolve(host, state, &op.body);
     host.advance(7);
-    call(host, state, op.method, op.uri, &op.body)
+    call(host, state, op.method, op.uri, &body)
 }
 
 /// Everything a user can see: the chat list and every message of every chat.
