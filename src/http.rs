@@ -6,6 +6,18 @@ use std::fmt;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// `POST /api/import` carries a whole chat: it may be bigger (the runtime records the
+/// body once, for that call).
+pub const MAX_IMPORT_BYTES: usize = 4 * 1024 * 1024;
+
+/// The largest body a path takes.
+pub fn max_body(path: &str) -> usize {
+    if path == "/api/import" {
+        MAX_IMPORT_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
+}
 
 /// A client-visible failure: an HTTP status, a stable code and a sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,11 +151,12 @@ impl Request {
     /// must name this server exactly: a loopback name or the bind host, and the bound
     /// port), the cross-site guard for writes, and JSON bodies.
     pub fn check(&self, bind_host: &str, bound_port: u16) -> Result<(), ApiError> {
-        if self.body.len() > MAX_BODY_BYTES {
+        let limit = max_body(&self.path);
+        if self.body.len() > limit {
             return Err(ApiError::new(
                 413,
                 "payload_too_large",
-                format!("the request body is over {MAX_BODY_BYTES} bytes"),
+                format!("the request body is over {limit} bytes"),
             ));
         }
         let host = self.header("host");

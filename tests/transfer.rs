@@ -182,11 +182,11 @@ fn a_chat_is_exported_and_imported_back_in_the_browser() {
     assert_eq!(all_chats(&client).len(), 1);
     // One over the server's body limit is refused in the page, before it is sent.
     let mut big = file.clone();
-    big["messages"][0]["content"] = json!("x".repeat(300 * 1024));
+    big["messages"][0]["content"] = json!("x".repeat(4200 * 1024));
     pick_file(&browser, "big.json", &big.to_string());
     browser.wait_for(
         "the size refusal",
-        "const e = document.querySelector('[data-testid=error]');          return e && e.textContent.includes('the server imports files up to 256 KiB');",
+        "const e = document.querySelector('[data-testid=error]');          return e && e.textContent.includes('the server imports files up to 4 MiB');",
     );
     assert_eq!(all_chats(&client).len(), 1);
 
@@ -243,32 +243,43 @@ fn an_export_imports_up_to_the_body_limit_and_is_refused_past_it() {
         .unwrap()
         .to_string();
     let long = "x".repeat(100_000);
-    let mut exports = Vec::new();
-    for _ in 0..3 {
+    let post = || {
         client.expect(
             201,
             "POST",
             &format!("/api/messages?chat={chat}"),
             Some(json!({ "content": long })),
         );
-        exports.push(
-            client
-                .raw("GET", &format!("/api/export?chat={chat}"), None, &[])
-                .text,
-        );
+    };
+    let export = || {
+        client
+            .raw("GET", &format!("/api/export?chat={chat}"), None, &[])
+            .text
+    };
+    // 40 long messages (about 4 MB) import through the real runtime; 43 do not.
+    for _ in 0..40 {
+        post();
     }
-    // Two long messages (about 200 KiB) import through the real runtime; three do not.
-    assert!(exports[1].len() > 200_000 && exports[1].len() < 256 * 1024);
+    let fits = export();
+    assert!(
+        fits.len() > 3_900_000 && fits.len() < 4 * 1024 * 1024,
+        "{}",
+        fits.len()
+    );
     let json_body = [("Content-Type", "application/json")];
-    let imported = client.raw("POST", "/api/import", Some(&exports[1]), &json_body);
+    let imported = client.raw("POST", "/api/import", Some(&fits), &json_body);
     assert_eq!(imported.status, 201, "{}", imported.text);
     let copy = imported.json()["id"].as_str().unwrap().to_string();
-    assert_eq!(client.history(&copy).len(), 2);
-    assert!(exports[2].len() > 256 * 1024);
-    let refused = client.raw("POST", "/api/import", Some(&exports[2]), &json_body);
+    assert_eq!(client.history(&copy).len(), 40);
+    for _ in 0..3 {
+        post();
+    }
+    let too_big = export();
+    assert!(too_big.len() > 4 * 1024 * 1024);
+    let refused = client.raw("POST", "/api/import", Some(&too_big), &json_body);
     assert_eq!(refused.status, 413, "{}", refused.text);
     assert!(
-        refused.text.contains("over 256 KiB") && refused.text.contains("cannot be imported"),
+        refused.text.contains("over 4 MiB") && refused.text.contains("cannot be imported"),
         "{}",
         refused.text
     );

@@ -271,6 +271,17 @@ async function loadProviders() {
   }
 }
 
+// A model as the picker lists it: its name, how much it reads, and its price.
+function optionLabel(m) {
+  const parts = [m.name || m.id];
+  const n = m.context_window;
+  if (n) parts.push(n >= 1e6 ? `${Math.round(n / 1e5) / 10}M` : `${Math.round(n / 1000)}K`);
+  if (typeof m.input_price === 'number' && typeof m.output_price === 'number') {
+    parts.push(m.input_price === 0 && m.output_price === 0 ? 'free' : `$${m.input_price}/$${m.output_price}`);
+  }
+  return parts.join(' · ');
+}
+
 function buildModelOptions() {
   const options = state.providers.map((p) => {
     const reason = p.available ? '' : p.unavailable_reason || 'This provider is not available.';
@@ -278,8 +289,8 @@ function buildModelOptions() {
     if (reason) group.title = reason;
     for (const m of p.models || []) {
       const disabled = !p.available || m.available === false;
-      const opt = h('option', { value: modelKey(p.id, m.id), disabled }, m.name || m.id);
-      if (disabled) opt.title = reason || m.unavailable_reason || 'This model is not available.';
+      const opt = h('option', { value: modelKey(p.id, m.id), disabled }, optionLabel(m));
+      opt.title = disabled ? reason || m.unavailable_reason || 'This model is not available.' : modelFacts(p.id, m.id);
       group.append(opt);
     }
     return group;

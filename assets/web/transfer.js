@@ -4,7 +4,7 @@
 'use strict';
 
 (function () {
-  const MAX_IMPORT_BYTES = 256 * 1024; // the server's request body limit (src/http.rs)
+  const MAX_IMPORT_BYTES = 4 * 1024 * 1024; // the server's import limit (src/http.rs)
   const menu = document.getElementById('export-menu');
   const links = { markdown: document.getElementById('export-markdown'), json: document.getElementById('export-json') };
   const button = document.getElementById('import-chat');
@@ -35,7 +35,7 @@
     }
     const size = new Blob([JSON.stringify(data)]).size; // what api() sends
     if (size > MAX_IMPORT_BYTES) {
-      showError(`This export is ${Math.ceil(size / 1024)} KiB; the server imports files up to ${MAX_IMPORT_BYTES / 1024} KiB.`);
+      showError(`This export is ${Math.ceil(size / 1024)} KiB; the server imports files up to ${MAX_IMPORT_BYTES / 1024 / 1024} MiB.`);
       return;
     }
     button.disabled = true;

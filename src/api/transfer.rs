@@ -11,7 +11,7 @@ use crate::chats::tree::{Tree, MAX_CHILDREN, MAX_POINTS};
 use crate::chats::{
     is_zero, Chat, ChatStore, Message, MessageId, NewChat, Origin, Role, Spent, Usage,
 };
-use crate::http::{self, Request, MAX_BODY_BYTES};
+use crate::http::{self, Request, MAX_IMPORT_BYTES};
 use crate::port::{Host, HttpResponse};
 use crate::providers::Settings;
 use crate::state::ActorState;
@@ -385,8 +385,8 @@ pub(crate) fn explain_too_large(request: &Request, error: ApiError) -> ApiError 
             413,
             "payload_too_large",
             format!(
-                "this export is over {} KiB, the most one request may carry, so it cannot be imported",
-                MAX_BODY_BYTES / 1024
+                "this export is over {} MiB, the most an import may carry, so it cannot be imported",
+                MAX_IMPORT_BYTES / (1024 * 1024)
             ),
         );
     }

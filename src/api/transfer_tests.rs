@@ -504,14 +504,14 @@ fn a_bad_file_says_what_is_wrong_and_stores_nothing() {
         assert_eq!(import(&mut h, &body).0, 400);
     }
     let mut big = good.clone();
-    big["messages"][0]["content"] = json!("x".repeat(crate::http::MAX_BODY_BYTES));
+    big["messages"][0]["content"] = json!("x".repeat(crate::http::MAX_IMPORT_BYTES));
     let (status, answer) = import(&mut h, &big);
     assert_eq!(status, 413);
     assert!(
         answer["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("over 256 KiB, the most one request may carry, so it cannot be imported"),
+            .contains("over 4 MiB, the most an import may carry, so it cannot be imported"),
         "{answer}"
     );
     assert_eq!(chat_count(&mut h), chats, "no chat was created");
