@@ -734,7 +734,7 @@ fn a_reply_renders_as_markdown_and_its_html_stays_text() {
         ])
     );
     assert!(
-        fake.requests().iter().all(|r| !r.path.contains("pixel")),
+        fake.requests().iter().all(|r| !r.target.contains("pixel")),
         "the page fetched the image"
     );
 

@@ -138,12 +138,8 @@ impl FakeServer {
     }
 }
 
-fn serve(
-    stream: TcpStream,
-    recorded: &Mutex<Vec<Recorded>>,
-    key: &Mutex<String>,
-    handler: Handler,
-) -> std::io::Result<()> {
+/// Reads one request (line, headers, a `Content-Length` body) from a connection.
+pub fn read_request(stream: &TcpStream) -> std::io::Result<Recorded> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
@@ -170,12 +166,21 @@ fn serve(
         .unwrap_or(0);
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
-    let request = Recorded {
+    Ok(Recorded {
         method,
         target,
         headers,
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-    };
+    })
+}
+
+fn serve(
+    stream: TcpStream,
+    recorded: &Mutex<Vec<Recorded>>,
+    key: &Mutex<String>,
+    handler: Handler,
+) -> std::io::Result<()> {
+    let request = read_request(&stream)?;
     recorded.lock().unwrap().push(request.clone());
     let expected = key.lock().unwrap().clone();
     let answer = handler(&request, &expected);

@@ -10,7 +10,7 @@
 //! gets a 401. Each connection is served on its own thread.
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -22,22 +22,7 @@ pub struct Gate {
     changed: Condvar,
 }
 
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Value,
-}
-
-impl Recorded {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
+pub use super::fake_http::Recorded;
 
 pub struct FakeOpenAi {
     pub port: u16,
@@ -99,39 +84,7 @@ fn serve(
     recorded: &Mutex<Vec<Recorded>>,
     gate: &Gate,
 ) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_string();
-    let path = parts.next().unwrap_or_default().to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header)?;
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            headers.push((name.trim().to_string(), value.trim().to_string()));
-        }
-    }
-    let length = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let request = Recorded {
-        method,
-        path,
-        headers,
-        body,
-    };
+    let request = super::fake_http::read_request(&stream)?;
     let model = request.body["model"]
         .as_str()
         .unwrap_or_default()
@@ -174,7 +127,7 @@ fn error(message: &str, kind: &str, code: Value) -> Value {
 }
 
 fn answer(request: &Recorded, key: &str, n: usize) -> (u16, &'static str, Value) {
-    if request.method != "POST" || request.path != "/v1/chat/completions" {
+    if request.method != "POST" || request.path() != "/v1/chat/completions" {
         return (
             404,
             "",
