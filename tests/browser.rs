@@ -14,15 +14,11 @@
 
 mod common;
 
-use common::browser::Browser;
+use common::browser::{Browser, MESSAGES};
 use common::fake_openai::FakeOpenAi;
 use common::{all_chats, free_port, package_manifest, wait_until, Client, Theater};
 use serde_json::json;
 use std::time::Duration;
-
-const MESSAGES: &str =
-    "return Array.from(document.querySelectorAll('[data-testid=message]')).map(m => \
-     [m.dataset.role, m.querySelector('[data-testid=message-content]').textContent]);";
 
 #[test]
 #[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
@@ -367,15 +363,8 @@ fn a_protected_chat_asks_for_its_token_and_shows_nothing_without_it() {
 #[test]
 #[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
 fn settings_usage_and_trimmed_context_show_in_the_page() {
-    let manifest = package_manifest();
-    let mut theater = Theater::start(&[]);
-    let port = free_port();
-    theater.start_actor(
-        &manifest,
-        &json!({ "port": port, "store_id": "browser-settings" }),
-    );
-    let client = Client::new(port);
-    client.wait_ready(&theater);
+    let (_theater, client, port) =
+        common::serve_package(&[], json!({ "store_id": "browser-settings" }));
     let browser = Browser::start();
     browser.goto(&format!("http://127.0.0.1:{port}/"));
     browser.wait_for(
@@ -481,17 +470,12 @@ fn settings_usage_and_trimmed_context_show_in_the_page() {
 #[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
 fn the_page_follows_dark_mode_and_stays_usable_at_200_percent_zoom() {
     const KEY: &str = "sk-browser-themes-key-0123456789";
-    let manifest = package_manifest();
     let fake = FakeOpenAi::start(KEY);
     let base_url = fake.base_url();
-    let mut theater = Theater::start(&[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base_url)]);
-    let port = free_port();
-    theater.start_actor(
-        &manifest,
-        &json!({ "port": port, "store_id": "browser-themes" }),
+    let (theater, client, port) = common::serve_package(
+        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base_url)],
+        json!({ "store_id": "browser-themes" }),
     );
-    let client = Client::new(port);
-    client.wait_ready(&theater);
     // A chat worth a screenshot: a Markdown reply (`fake-echo` answers with the
     // question), and a question with two versions.
     let chat = client.expect(
@@ -589,17 +573,12 @@ fn the_page_follows_dark_mode_and_stays_usable_at_200_percent_zoom() {
 #[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
 fn a_reply_renders_as_markdown_and_its_html_stays_text() {
     const KEY: &str = "sk-browser-markdown-key-0123456789";
-    let manifest = package_manifest();
     let fake = FakeOpenAi::start(KEY);
     let base_url = fake.base_url();
-    let mut theater = Theater::start(&[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base_url)]);
-    let port = free_port();
-    theater.start_actor(
-        &manifest,
-        &json!({ "port": port, "store_id": "browser-markdown" }),
+    let (theater, client, port) = common::serve_package(
+        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base_url)],
+        json!({ "store_id": "browser-markdown" }),
     );
-    let client = Client::new(port);
-    client.wait_ready(&theater);
     // `fake-echo` answers with the user's message verbatim: the test writes the reply.
     let chat = client.expect(
         201,
@@ -806,15 +785,8 @@ fn a_reply_renders_as_markdown_and_its_html_stays_text() {
 #[test]
 #[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
 fn search_finds_titles_and_messages_and_opens_the_chat() {
-    let manifest = package_manifest();
-    let mut theater = Theater::start(&[]);
-    let port = free_port();
-    theater.start_actor(
-        &manifest,
-        &json!({ "port": port, "store_id": "browser-search" }),
-    );
-    let client = Client::new(port);
-    client.wait_ready(&theater);
+    let (_theater, client, port) =
+        common::serve_package(&[], json!({ "store_id": "browser-search" }));
     // Three chats, each answered by the demo model: "pelican" is in one chat's
     // message and in another chat's title; the third holds hostile markup.
     let hostile = "<img src=x onerror=\"document.body.dataset.pwned='1'\"> milk";

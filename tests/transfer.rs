@@ -15,14 +15,10 @@
 
 mod common;
 
-use common::browser::Browser;
-use common::{all_chats, free_port, package_manifest, Client, Theater};
+use common::all_chats;
+use common::browser::{Browser, MESSAGES, VERSIONS};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-
-const MESSAGES: &str =
-    "return Array.from(document.querySelectorAll('[data-testid=message]')).map(m => \
-     [m.dataset.role, m.querySelector('[data-testid=message-content]').textContent]);";
 
 /// The export with each message id replaced by its place in the list, and without the
 /// chat's id and creation time (what an import renews).
@@ -81,14 +77,8 @@ fn pick_file(browser: &Browser, name: &str, text: &str) {
 #[test]
 #[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
 fn a_chat_is_exported_and_imported_back_in_the_browser() {
-    let mut theater = Theater::start(&[]);
-    let port = free_port();
-    theater.start_actor(
-        &package_manifest(),
-        &json!({ "port": port, "store_id": "browser-transfer" }),
-    );
-    let client = Client::new(port);
-    client.wait_ready(&theater);
+    let (_theater, client, port) =
+        common::serve_package(&[], json!({ "store_id": "browser-transfer" }));
 
     // A chat with a fork: q1 a1 q2 a2, q2 edited and answered again.
     let chat = client.expect(201, "POST", "/api/chats", Some(json!({})))["id"]
@@ -206,13 +196,7 @@ fn a_chat_is_exported_and_imported_back_in_the_browser() {
     );
     let copy = copy.as_str().unwrap().to_string();
     assert_eq!(browser.eval(MESSAGES), original);
-    assert_eq!(
-        browser.eval(
-            "return Array.from(document.querySelectorAll('[data-testid=message]')).map(m => { \
-               const v = m.querySelector('[data-testid=versions]'); return v ? v.textContent.replace(/[‹›]/g, '') : ''; });"
-        ),
-        json!(["", "", "2/2", ""])
-    );
+    assert_eq!(browser.eval(VERSIONS), json!(["", "", "2/2", ""]));
     browser.screenshot("transfer-imported");
     let listed: Vec<String> = all_chats(&client)
         .iter()
@@ -230,14 +214,7 @@ fn a_chat_is_exported_and_imported_back_in_the_browser() {
 #[test]
 #[ignore = "needs Theater 0.2.1 and the built package; run scripts/test"]
 fn an_export_imports_up_to_the_body_limit_and_is_refused_past_it() {
-    let mut theater = Theater::start(&[]);
-    let port = free_port();
-    theater.start_actor(
-        &package_manifest(),
-        &json!({ "port": port, "store_id": "transfer-limit" }),
-    );
-    let client = Client::new(port);
-    client.wait_ready(&theater);
+    let (_theater, client, _) = common::serve_package(&[], json!({ "store_id": "transfer-limit" }));
     let chat = client.expect(201, "POST", "/api/chats", Some(json!({})))["id"]
         .as_str()
         .unwrap()

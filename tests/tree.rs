@@ -14,20 +14,10 @@
 
 mod common;
 
-use common::browser::Browser;
+use common::browser::{Browser, MESSAGES, VERSIONS};
 use common::fake_openai::FakeOpenAi;
-use common::{all_chats, free_port, package_manifest, Client, Theater};
+use common::{all_chats, Client};
 use serde_json::{json, Value};
-
-const MESSAGES: &str =
-    "return Array.from(document.querySelectorAll('[data-testid=message]')).map(m => \
-     [m.dataset.role, m.querySelector('[data-testid=message-content]').textContent]);";
-
-/// The "k/N" of each message's versions ("" for a message without siblings).
-const VERSIONS: &str =
-    "return Array.from(document.querySelectorAll('[data-testid=message]')).map(m => { \
-       const v = m.querySelector('[data-testid=versions]'); \
-       return v ? v.textContent.replace(/[‹›]/g, '') : ''; });";
 
 fn roles_and_text(shown: &Value) -> Vec<(String, String)> {
     shown
@@ -49,14 +39,10 @@ fn a_user_branches_a_conversation_in_the_browser() {
     const KEY: &str = "sk-tree-test-key-0123456789";
     let fake = FakeOpenAi::start(KEY);
     let base_url = fake.base_url();
-    let mut theater = Theater::start(&[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base_url)]);
-    let port = free_port();
-    theater.start_actor(
-        &package_manifest(),
-        &json!({ "port": port, "store_id": "browser-tree" }),
+    let (_theater, client, port) = common::serve_package(
+        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base_url)],
+        json!({ "store_id": "browser-tree" }),
     );
-    let client = Client::new(port);
-    client.wait_ready(&theater);
     let browser = Browser::start();
     browser.goto(&format!("http://127.0.0.1:{port}/"));
     browser.wait_for(
@@ -239,14 +225,8 @@ fn version_after_first_reply(client: &Client, chat: &str, index: usize) -> Strin
 #[test]
 #[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
 fn two_tabs_stay_in_sync_and_deleting_asks_first() {
-    let mut theater = Theater::start(&[]);
-    let port = free_port();
-    theater.start_actor(
-        &package_manifest(),
-        &json!({ "port": port, "store_id": "browser-tabs" }),
-    );
-    let client = Client::new(port);
-    client.wait_ready(&theater);
+    let (_theater, client, port) =
+        common::serve_package(&[], json!({ "store_id": "browser-tabs" }));
     let chat = client.expect(
         201,
         "POST",

@@ -9,6 +9,17 @@ use std::time::{Duration, Instant};
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// A chromedriver process and one browser session, both ended on drop.
+/// A script returning each message shown as `[role, text]`.
+pub const MESSAGES: &str =
+    "return Array.from(document.querySelectorAll('[data-testid=message]')).map(m => \
+     [m.dataset.role, m.querySelector('[data-testid=message-content]').textContent]);";
+
+/// The "k/N" of each message's versions ("" for a message without siblings).
+pub const VERSIONS: &str =
+    "return Array.from(document.querySelectorAll('[data-testid=message]')).map(m => { \
+       const v = m.querySelector('[data-testid=versions]'); \
+       return v ? v.textContent.replace(/[‹›]/g, '') : ''; });";
+
 pub struct Browser {
     driver: Child,
     base: String,

@@ -413,3 +413,16 @@ pub fn all_chats(client: &Client) -> Vec<Value> {
         }
     }
 }
+
+/// A theater-server started with `env`, and the package's actor on a free port with the
+/// init fields `init` (plus that `port`), answering: the server, a client, the port.
+pub fn serve_package(env: &[(&str, &str)], init: Value) -> (Theater, Client, u16) {
+    let mut theater = Theater::start(env);
+    let port = free_port();
+    let mut init = init;
+    init["port"] = serde_json::json!(port);
+    theater.start_actor(&package_manifest(), &init);
+    let client = Client::new(port);
+    client.wait_ready(&theater);
+    (theater, client, port)
+}
