@@ -287,7 +287,7 @@ models = [
 fn providers_list_windows_prices_and_temperature_ranges_without_keys() {
     let mut h = Harness::new();
     h.host
-        .set_env("ANTHROPIC_API_KEY", "sk-ant-test-never-shown");
+        .set_env("ANTHROPIC_API_KEY", "test-anthropic-key-never-shown");
     let (_, providers) = h.call("GET", "/api/providers", None);
     let anthropic = providers["providers"]
         .as_array()
@@ -312,6 +312,6 @@ fn providers_list_windows_prices_and_temperature_ranges_without_keys() {
         .as_str()
         .unwrap()
         .contains("GEMINI_API_KEY"));
-    assert!(!providers.to_string().contains("sk-ant-test-never-shown"));
+    assert!(!providers.to_string().contains("test-anthropic-key-never-shown"));
     assert!(!providers.to_string().contains("null"));
 }

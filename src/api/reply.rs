@@ -16,7 +16,7 @@ use crate::context;
 use crate::generation::{worker_manifest, Finished, Job, Outcome as Ended, Running};
 use crate::http::{self, Request};
 use crate::port::Host;
-use crate::providers::{self, Prepared, Provider, Settings, Turn};
+use crate::providers::{self, Prepared, Provider, Turn};
 use crate::state::ActorState;
 use serde_json::{json, Map, Value};
 
@@ -162,14 +162,19 @@ pub fn start<H: Host>(
         // Everything on the branch before the kept turns was left out, by the window
         // or by MAX_CONTEXT_MESSAGES.
         let omitted = branch_len.saturating_sub(fitted.turns.len() as u64);
-        plans.push((provider, model, fitted.turns, omitted));
+        plans.push(Plan {
+            provider,
+            model,
+            turns: fitted.turns,
+            omitted,
+        });
     }
     let remote = plans
         .iter()
-        .filter(|(provider, ..)| !providers::answers_offline(provider))
+        .filter(|plan| !providers::answers_offline(&plan.provider))
         .count();
     if remote > 0 {
-        for (provider, ..) in &plans {
+        for Plan { provider, .. } in &plans {
             if !providers::answers_offline(provider) {
                 providers::availability(host, provider)
                     .map_err(|hint| ApiError::new(503, "provider_not_configured", hint))?;
@@ -199,79 +204,58 @@ pub fn start<H: Host>(
 
     let mut views = Vec::new();
     let mut events = Vec::new();
-    let mut landed: Option<(MessageId, Message, Chat)> = None;
-    let mut chat = Some(chat);
-    for (provider, model, turns, omitted) in plans {
+    let mut landed: Option<(MessageId, Message)> = None;
+    let mut chat = chat;
+    for plan in plans {
         let id = state.generations.new_id(&state.boot());
-        let now = host.now_ms();
-        if providers::answers_offline(&provider) {
-            // The demo model directly, not through `resolve`, which would link every
-            // HTTP provider into the chat actor.
-            let Prepared::Answered(completion) =
-                providers::Demo.prepare(&model, &chat_settings(&chat), &turns)?
-            else {
-                return Err(ApiError::new(
-                    500,
-                    "internal",
-                    "an offline model asked for HTTP",
-                ));
-            };
-            let usage = priced(&catalog, &provider, &model, completion.usage);
-            let current = chat
-                .take()
-                .ok_or_else(|| ApiError::new(500, "internal", "no chat"))?;
-            let origin = Origin {
-                provider,
-                model,
-                usage,
-                omitted,
-            };
-            let (message_id, message, updated) = land(
-                &store,
-                current,
-                (&answers, sibling.as_ref()),
-                completion.content,
-                origin,
-            )?;
-            let view = finished_view(&Finished {
-                id,
-                chat: updated.id.clone(),
-                outcome: Ended::Done {
-                    message: message_id.clone(),
-                },
-                finished_at: now,
-            });
+        if !providers::answers_offline(&plan.provider) {
+            let running = spawn(host, state, &chat, &id, plan, (&answers, sibling.as_ref()))?;
+            let view = running_view(&running);
+            state.generations.start(running);
             events.push(event(view.clone()));
             views.push(view);
-            chat = Some(updated.clone());
-            landed = Some((message_id, message, updated));
             continue;
         }
-        let current = chat
-            .as_ref()
-            .ok_or_else(|| ApiError::new(500, "internal", "no chat"))?;
-        let running = spawn(
-            host,
-            state,
-            current,
-            &id,
-            (provider, model),
-            turns,
-            answers.clone(),
-        )?;
-        let running = Running {
-            omitted,
-            sibling: sibling.clone(),
-            ..running
+        // The demo model directly, not through `resolve`, which would link every HTTP
+        // provider into the chat actor.
+        let Prepared::Answered(completion) =
+            providers::Demo.prepare(&plan.model, &chat.settings, &plan.turns)?
+        else {
+            return Err(ApiError::new(
+                500,
+                "internal",
+                "an offline model asked for HTTP",
+            ));
         };
-        let view = running_view(&running);
-        state.generations.start(running);
+        let origin = Origin {
+            usage: priced(&catalog, &plan.provider, &plan.model, completion.usage),
+            provider: plan.provider,
+            model: plan.model,
+            omitted: plan.omitted,
+        };
+        let (message_id, message, updated) = land(
+            &store,
+            chat,
+            (&answers, sibling.as_ref()),
+            completion.content,
+            origin,
+        )?;
+        chat = updated;
+        let view = finished_view(&Finished {
+            id,
+            chat: chat.id.clone(),
+            outcome: Ended::Done {
+                message: message_id.clone(),
+            },
+            finished_at: host.now_ms(),
+        });
         events.push(event(view.clone()));
         views.push(view);
+        landed = Some((message_id, message));
     }
     let mut body = json!({ "generation": views.first().cloned().unwrap_or(Value::Null), "generations": views });
     let changed = match landed {
-        Some((message_id, message, chat)) => {
+        Some((message_id, message)) => {
             if let Some(map) = body.as_object_mut() {
                 map.insert("message".into(), message_view(&message_id, &message));
                 map.insert("chat".into(), super::chat_view(&chat));
@@ -287,22 +271,29 @@ pub fn start<H: Host>(
     })
 }
 
-fn chat_settings(chat: &Option<Chat>) -> Settings {
-    chat.as_ref()
-        .map(|c| c.settings.clone())
-        .unwrap_or_default()
+/// One model's share of a request: what it is sent, and what was left out.
+struct Plan {
+    provider: String,
+    model: String,
+    turns: Vec<Turn>,
+    omitted: u64,
 }
 
-/// Spawns the worker for one generation; its `Running` entry (without `omitted`).
+/// Spawns the worker for one generation; its `Running` entry.
 fn spawn<H: Host>(
     host: &H,
     state: &ActorState,
     chat: &Chat,
     id: &str,
-    (provider, model): (String, String),
-    turns: Vec<Turn>,
-    answers: MessageId,
+    plan: Plan,
+    (answers, sibling): (&MessageId, Option<&(MessageId, u64)>),
 ) -> Result<Running, ApiError> {
+    let Plan {
+        provider,
+        model,
+        turns,
+        omitted,
+    } = plan;
     let worker =
         state.config.worker.as_deref().ok_or_else(|| {
             ApiError::new(503, "worker_missing", "no worker component is configured")
@@ -339,13 +330,13 @@ fn spawn<H: Host>(
         id: id.to_string(),
         chat: chat.id.clone(),
         child,
-        answers,
+        answers: answers.clone(),
         deadline: now.saturating_add(state.config.timeout_ms(&provider)),
         provider,
         model,
         started_at: now,
-        omitted: 0,
-        sibling: None,
+        omitted,
+        sibling: sibling.cloned(),
     })
 }
 
