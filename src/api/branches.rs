@@ -41,8 +41,13 @@ pub fn edit<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result<
             format!("message {target} is not on the branch shown; switch to it first"),
         )
     })?;
-    let (id, message, chat) =
-        store.add_sibling(chat, (&target, depth), Role::User, content, None)?;
+    let (id, message, chat) = store.add_sibling(
+        chat,
+        (&target, original.parent.as_ref(), depth),
+        Role::User,
+        content,
+        None,
+    )?;
     Ok(Outcome::changed(
         http::json(
             201,

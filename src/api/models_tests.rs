@@ -312,6 +312,8 @@ fn providers_list_windows_prices_and_temperature_ranges_without_keys() {
         .as_str()
         .unwrap()
         .contains("GEMINI_API_KEY"));
-    assert!(!providers.to_string().contains("test-anthropic-key-never-shown"));
+    assert!(!providers
+        .to_string()
+        .contains("test-anthropic-key-never-shown"));
     assert!(!providers.to_string().contains("null"));
 }

@@ -364,7 +364,14 @@ pub fn land<H: Host>(
         // The branch moved on (it cannot while a reply runs): keep the answer anyway.
         return store.append(chat, Role::Assistant, content, Some(origin));
     };
-    store.add_sibling(chat, (&of.0, of.1), Role::Assistant, content, Some(origin))
+    // Every version answers the same question: `answers` is their parent.
+    store.add_sibling(
+        chat,
+        (&of.0, Some(answers), of.1),
+        Role::Assistant,
+        content,
+        Some(origin),
+    )
 }
 
 /// The usage with its cost at the catalog's prices (none when either is unknown).

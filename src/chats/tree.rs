@@ -223,34 +223,27 @@ fn refused(refused: Refused) -> StoreError {
 }
 
 impl<H: Host> ChatStore<'_, H> {
-    /// Stores a sibling of `of` (a message `depth` deep on the current branch: same
-    /// parent) and shows it; the branch left keeps its head as its tip. One record write
-    /// moves the head and records the fork.
+    /// Stores a sibling of `of` (a message of this chat `depth` deep on the current
+    /// branch, after `parent`) and shows it; the branch left keeps its head as its tip.
+    /// One record write moves the head and records the fork.
     pub fn add_sibling(
         &self,
         chat: Chat,
-        (of, depth): (&MessageId, u64),
+        (of, parent, depth): (&MessageId, Option<&MessageId>, u64),
         role: super::Role,
         content: String,
         origin: Option<super::Origin>,
     ) -> Result<(MessageId, super::Message, Chat), StoreError> {
         let mut chat = chat;
-        let sibling = self.message(of)?;
-        if !chat.owns(&sibling) {
-            return Err(StoreError::WrongChat {
-                message: of.clone(),
-                chat: chat.id.clone(),
-            });
-        }
         let head = chat.head.clone().ok_or_else(|| StoreError::WrongChat {
             message: of.clone(),
             chat: chat.id.clone(),
         })?;
-        let parent = match &sibling.parent {
+        let at = parent.cloned();
+        let parent = match parent {
             None => None,
             Some(id) => Some((id.clone(), self.message(id)?)),
         };
-        let at = sibling.parent.clone();
         let (id, message) = self.put_message(&mut chat, parent, role, content, origin)?;
         chat.tree
             .fork(
