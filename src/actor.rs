@@ -417,56 +417,69 @@ mod tests {
     #[test]
     fn a_revisit_gets_the_page_files_as_304s_without_a_body() {
         let mut h = Harness::new();
+        let gzip = ("Accept-Encoding", "gzip, deflate, br, zstd");
         for path in ["/", "/app.js", "/style.css"] {
-            let first = h.raw("GET", path, None);
+            let first = h.with_headers("GET", path, &[gzip], None);
             assert_eq!(first.status, 200);
             let tag = first.header("etag").unwrap().to_string();
-            assert!(tag.starts_with('"') && tag.len() == 18, "{tag}");
-            let again = h.with_headers("GET", path, &[("If-None-Match", &tag)], None);
+            assert!(tag.starts_with('"') && tag.ends_with("-gz\""), "{tag}");
+            let again = h.with_headers("GET", path, &[gzip, ("If-None-Match", &tag)], None);
             assert_eq!((again.status, again.body.len()), (304, 0), "{path}");
-            let stale = h.with_headers("GET", path, &[("If-None-Match", "\"0000\"")], None);
+            let stale = h.with_headers("GET", path, &[gzip, ("If-None-Match", "\"0000\"")], None);
             assert_eq!(stale.status, 200);
             assert_eq!(stale.body, first.body);
         }
         let tags: Vec<String> = ["/", "/app.js"]
             .iter()
-            .map(|p| h.raw("GET", p, None).header("etag").unwrap().to_string())
+            .map(|p| h.page_file(p).header("etag").unwrap().to_string())
             .collect();
         assert_ne!(tags[0], tags[1], "each file has its own tag");
     }
 
     #[test]
-    fn browsers_that_accept_gzip_get_the_page_files_gzipped() {
-        use std::io::Read;
+    fn browsers_get_the_page_files_gzipped_and_only_the_page_itself_plain() {
+        let on_disk = |name: &str| {
+            std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).unwrap()
+        };
         let mut h = Harness::new();
-        for path in ["/", "/app.js", "/style.css"] {
-            let plain = h.raw("GET", path, None);
-            assert_eq!(plain.header("content-encoding"), None);
+        for (path, file) in [
+            ("/", "assets/web/index.html"),
+            ("/app.js", "assets/web/app.js"),
+            ("/style.css", "assets/web/style.css"),
+        ] {
             let accept = [("Accept-Encoding", "gzip, deflate, br, zstd")];
             let gz = h.with_headers("GET", path, &accept, None);
             assert_eq!(gz.header("content-encoding"), Some("gzip"), "{path}");
             assert_eq!(gz.header("vary"), Some("Accept-Encoding"));
-            assert!(
-                gz.body.len() * 2 < plain.body.len(),
-                "{path}: {} vs {}",
-                gz.body.len(),
-                plain.body.len()
-            );
-            let mut unzipped = Vec::new();
-            flate2::read::GzDecoder::new(gz.body.as_slice())
-                .read_to_end(&mut unzipped)
-                .unwrap();
-            assert_eq!(unzipped, plain.body, "{path}");
+            let unzipped = crate::test_support::gunzip(&gz.body);
+            assert_eq!(unzipped, on_disk(file), "{path}");
+            assert!(gz.body.len() * 2 < unzipped.len(), "{path}");
             // Each encoding has its own tag; a revisit with it is a bodiless 304.
             let tag = gz.header("etag").unwrap().to_string();
-            assert_ne!(Some(tag.as_str()), plain.header("etag"));
             let mut revisit = accept.to_vec();
             revisit.push(("If-None-Match", &tag));
             let again = h.with_headers("GET", path, &revisit, None);
             assert_eq!((again.status, again.body.len()), (304, 0), "{path}");
-            // Refusing gzip gets the plain bytes.
-            let refused = h.with_headers("GET", path, &[("Accept-Encoding", "gzip;q=0")], None);
-            assert_eq!(refused.body, plain.body);
+        }
+        // `curl http://127.0.0.1:8080/` gets the page itself plain, with its own tag.
+        for refusing in [None, Some("gzip;q=0"), Some("identity")] {
+            let headers: Vec<(&str, &str)> = refusing
+                .map(|v| ("Accept-Encoding", v))
+                .into_iter()
+                .collect();
+            let plain = h.with_headers("GET", "/", &headers, None);
+            assert_eq!(plain.status, 200);
+            assert_eq!(plain.header("content-encoding"), None);
+            assert_eq!(plain.body, on_disk("assets/web/index.html"));
+            assert_ne!(plain.header("etag"), h.page_file("/").header("etag"));
+            // The scripts and the style are only kept gzipped: a clear 406 says so.
+            let refused = h.with_headers("GET", "/app.js", &headers, None);
+            assert_eq!(refused.status, 406, "{refusing:?}");
+            assert_eq!(refused.header("vary"), Some("Accept-Encoding"));
+            let error: Value = serde_json::from_slice(&refused.body).unwrap();
+            assert_eq!(error["error"]["code"], "gzip_required");
+            let message = error["error"]["message"].as_str().unwrap();
+            assert!(message.contains("app.js") && message.contains("Accept-Encoding: gzip"));
         }
     }
 

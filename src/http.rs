@@ -362,9 +362,12 @@ connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; f
 /// A compiled-in file of the page. Its validator is a hash of its bytes, computed at
 /// compile time, so a browser that already has it gets a 304 with no body.
 pub struct Asset {
+    /// Its name under assets/web, for the error a client without gzip gets.
+    pub name: &'static str,
     pub content_type: &'static str,
-    pub body: &'static str,
-    /// The same bytes gzipped (at build time, by build.rs).
+    /// The plain bytes, kept only where a client without gzip needs them.
+    pub plain: Option<&'static str>,
+    /// The bytes gzipped (at build time, by build.rs).
     pub gzip: &'static [u8],
     pub etag: &'static str,
 }
@@ -430,12 +433,33 @@ pub const fn etag_of(bytes: &[u8]) -> [u8; 18] {
 
 /// A page file, gzipped for a browser that accepts it. Each encoding has its own ETag
 /// (the gzipped one ends in `-gz"`), and a revisit with either gets a 304 and no body.
+/// A file kept only gzipped gets a 406 naming the fix when the client does not take gzip.
 pub fn asset(
     asset: &Asset,
     if_none_match: Option<&str>,
     accept_encoding: Option<&str>,
 ) -> HttpResponse {
     let gzip = accepts_gzip(accept_encoding);
+    let body = match (gzip, asset.plain) {
+        (true, _) => asset.gzip,
+        (false, Some(plain)) => plain.as_bytes(),
+        (false, None) => {
+            let mut refused = ApiError::new(
+                406,
+                "gzip_required",
+                format!(
+                    "{} is only served gzip-compressed: send Accept-Encoding: gzip \
+                     (curl --compressed), as every browser does",
+                    asset.name
+                ),
+            )
+            .into_response();
+            refused
+                .headers
+                .push(("Vary".to_string(), "Accept-Encoding".to_string()));
+            return refused;
+        }
+    };
     let etag = if gzip {
         format!("{}-gz\"", asset.etag.trim_end_matches('"'))
     } else {
@@ -460,11 +484,7 @@ pub fn asset(
     HttpResponse {
         status: if unchanged { 304 } else { 200 },
         headers,
-        body: match (unchanged, gzip) {
-            (true, _) => Vec::new(),
-            (false, true) => asset.gzip.to_vec(),
-            (false, false) => asset.body.as_bytes().to_vec(),
-        },
+        body: if unchanged { Vec::new() } else { body.to_vec() },
     }
 }
 

@@ -9,6 +9,15 @@ use serde_json::{json, Value};
 
 pub const WORKER: &str = "/pkg/lib/worker.wasm";
 
+pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut plain)
+        .unwrap();
+    plain
+}
+
 pub struct Harness {
     pub host: FakeHost,
     pub state: ActorState,
@@ -38,6 +47,15 @@ impl Harness {
         }
         let state = init(&host, Some(init_state.as_bytes()), "5f0c6d2e-actor").unwrap();
         Self { host, state }
+    }
+
+    /// A page file as a browser fetches it (taking gzip), with its body unzipped.
+    pub fn page_file(&mut self, path: &str) -> HttpResponse {
+        let mut response = self.with_headers("GET", path, &[("Accept-Encoding", "gzip")], None);
+        if response.header("content-encoding") == Some("gzip") {
+            response.body = gunzip(&response.body);
+        }
+        response
     }
 
     /// A request with extra headers (the Host header is always set).

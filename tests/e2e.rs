@@ -139,15 +139,26 @@ fn chats_work_and_survive_restarts_on_real_theater() {
         .header("content-security-policy")
         .unwrap()
         .contains("script-src 'self'"));
-    let script = client.call("GET", "/app.js", None);
+    let script = client.page_file("/app.js");
     assert_eq!(script.status, 200);
+    assert_eq!(script.header("content-encoding"), Some("gzip"));
+    assert!(
+        script.text.contains("/api/messages"),
+        "app.js unzips to the script"
+    );
     // A revisit costs a 304 with no body.
     let tag = script.header("etag").expect("an ETag").to_string();
-    let again = client.raw("GET", "/app.js", None, &[("If-None-Match", &tag)]);
+    let revisit = [("Accept-Encoding", "gzip"), ("If-None-Match", tag.as_str())];
+    let again = client.raw("GET", "/app.js", None, &revisit);
     assert_eq!((again.status, again.text.as_str()), (304, ""));
-    let gzipped = client.raw("GET", "/app.js", None, &[("Accept-Encoding", "gzip")]);
-    assert_eq!(gzipped.header("content-encoding"), Some("gzip"));
-    assert_eq!(client.call("GET", "/style.css", None).status, 200);
+    // A client without gzip is told how to get it.
+    let plain = client.call("GET", "/app.js", None);
+    assert_eq!(plain.status, 406);
+    assert!(plain.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Accept-Encoding: gzip"));
+    assert_eq!(client.page_file("/style.css").status, 200);
 
     let providers = client.expect(200, "GET", "/api/providers", None);
     let openai = providers["providers"]

@@ -200,7 +200,7 @@ impl Rig {
     /// log, or any file under THEATER_HOME (the chain is saved when the actor stops).
     fn assert_no_key_leaks(mut self) {
         for path in ["/", "/app.js", "/style.css"] {
-            let page = self.client.call("GET", path, None);
+            let page = self.client.page_file(path);
             assert_eq!(page.status, 200, "GET {path}");
             self.seen.borrow_mut().push_str(&page.text);
         }

@@ -243,8 +243,8 @@ mod tests {
         }
         // The page itself and the health check stay public.
         assert_eq!(h.with_headers("GET", "/", &[], None).status, 200);
-        assert_eq!(h.with_headers("GET", "/app.js", &[], None).status, 200);
-        assert_eq!(h.with_headers("GET", "/tree.js", &[], None).status, 200);
+        assert_eq!(h.page_file("/app.js").status, 200);
+        assert_eq!(h.page_file("/tree.js").status, 200);
         let health = h.with_headers("GET", "/api/health", &[], None);
         assert!(String::from_utf8_lossy(&health.body).contains("\"token_required\":true"));
         // The chat was not touched.

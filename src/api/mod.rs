@@ -100,15 +100,19 @@ pub const MAX_PAGE: usize = 200;
 pub const MAX_CONTEXT_MESSAGES: usize = 100;
 const AUTO_TITLE_CHARS: usize = 60;
 
-/// The page's files, compiled in, each with a compile-time ETag.
+/// The page's files, compiled in gzipped (by build.rs), each with a compile-time ETag of
+/// its plain bytes. Only `index.html` is also kept plain, for a client that does not take
+/// gzip (`curl http://127.0.0.1:8080/`); every browser does, and the plain copies of the
+/// scripts and the style would add a quarter of a megabyte to the component.
 macro_rules! asset {
-    ($content_type:expr, $name:expr) => {{
+    ($content_type:expr, $name:expr, $plain:expr) => {{
+        // Only read at compile time (the ETag): not in the component unless `$plain`.
         const BODY: &str = include_str!(concat!("../../assets/web/", $name));
         const TAG: [u8; 18] = http::etag_of(BODY.as_bytes());
         http::Asset {
+            name: $name,
             content_type: $content_type,
-            body: BODY,
-            // Gzipped by build.rs.
+            plain: if $plain { Some(BODY) } else { None },
             gzip: include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".gz")),
             // Hex digits and quotes only, so always UTF-8.
             etag: match std::str::from_utf8(&TAG) {
@@ -119,18 +123,31 @@ macro_rules! asset {
     }};
 }
 
-const INDEX_HTML: http::Asset = asset!("text/html; charset=utf-8", "index.html");
-const APP_JS: http::Asset = asset!("text/javascript; charset=utf-8", "app.js");
-const TREE_JS: http::Asset = asset!("text/javascript; charset=utf-8", "tree.js");
-const TRANSFER_JS: http::Asset = asset!("text/javascript; charset=utf-8", "transfer.js");
-const SEARCH_JS: http::Asset = asset!("text/javascript; charset=utf-8", "search.js");
-const STYLE_CSS: http::Asset = asset!("text/css; charset=utf-8", "style.css");
-/// Renders replies as Markdown with the vendored markdown-it (README, "Dependencies").
-const MARKDOWN_JS: http::Asset = asset!("text/javascript; charset=utf-8", "markdown.js");
-const MARKDOWN_IT_JS: http::Asset = asset!(
-    "text/javascript; charset=utf-8",
-    "vendor/markdown-it.min.js"
-);
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// The page's files by path. Markdown is rendered by the vendored markdown-it (README,
+/// "Dependencies") through `markdown.js`.
+fn page_file(path: &str) -> Option<&'static http::Asset> {
+    const INDEX_HTML: http::Asset = asset!("text/html; charset=utf-8", "index.html", true);
+    const APP_JS: http::Asset = asset!(JS, "app.js", false);
+    const TREE_JS: http::Asset = asset!(JS, "tree.js", false);
+    const TRANSFER_JS: http::Asset = asset!(JS, "transfer.js", false);
+    const SEARCH_JS: http::Asset = asset!(JS, "search.js", false);
+    const STYLE_CSS: http::Asset = asset!("text/css; charset=utf-8", "style.css", false);
+    const MARKDOWN_JS: http::Asset = asset!(JS, "markdown.js", false);
+    const MARKDOWN_IT_JS: http::Asset = asset!(JS, "vendor/markdown-it.min.js", false);
+    Some(match path {
+        "/" => &INDEX_HTML,
+        "/app.js" => &APP_JS,
+        "/tree.js" => &TREE_JS,
+        "/transfer.js" => &TRANSFER_JS,
+        "/search.js" => &SEARCH_JS,
+        "/style.css" => &STYLE_CSS,
+        "/markdown.js" => &MARKDOWN_JS,
+        "/vendor/markdown-it.min.js" => &MARKDOWN_IT_JS,
+        _ => return None,
+    })
+}
 
 /// A handled request: the response, and what open pages should hear about.
 #[derive(Debug)]
@@ -204,47 +221,14 @@ fn route<H: Host>(
         "HEAD" => "GET",
         other => other,
     };
+    if let Some(file) = page_file(&request.path).filter(|_| method == "GET") {
+        return Ok(unchanged(http::asset(
+            file,
+            request.header("if-none-match"),
+            request.header("accept-encoding"),
+        )));
+    }
     match (method, request.path.as_str()) {
-        ("GET", "/") => Ok(unchanged(http::asset(
-            &INDEX_HTML,
-            request.header("if-none-match"),
-            request.header("accept-encoding"),
-        ))),
-        ("GET", "/app.js") => Ok(unchanged(http::asset(
-            &APP_JS,
-            request.header("if-none-match"),
-            request.header("accept-encoding"),
-        ))),
-        ("GET", "/tree.js") => Ok(unchanged(http::asset(
-            &TREE_JS,
-            request.header("if-none-match"),
-            request.header("accept-encoding"),
-        ))),
-        ("GET", "/transfer.js") => Ok(unchanged(http::asset(
-            &TRANSFER_JS,
-            request.header("if-none-match"),
-            request.header("accept-encoding"),
-        ))),
-        ("GET", "/search.js") => Ok(unchanged(http::asset(
-            &SEARCH_JS,
-            request.header("if-none-match"),
-            request.header("accept-encoding"),
-        ))),
-        ("GET", "/style.css") => Ok(unchanged(http::asset(
-            &STYLE_CSS,
-            request.header("if-none-match"),
-            request.header("accept-encoding"),
-        ))),
-        ("GET", "/markdown.js") => Ok(unchanged(http::asset(
-            &MARKDOWN_JS,
-            request.header("if-none-match"),
-            request.header("accept-encoding"),
-        ))),
-        ("GET", "/vendor/markdown-it.min.js") => Ok(unchanged(http::asset(
-            &MARKDOWN_IT_JS,
-            request.header("if-none-match"),
-            request.header("accept-encoding"),
-        ))),
         // `generations` lets the runner rotate the actor at a quiet moment.
         ("GET", "/api/health") => Ok(unchanged(http::json(
             200,

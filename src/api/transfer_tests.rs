@@ -603,7 +603,7 @@ fn the_page_script_is_public_and_exports_need_the_token_like_any_read() {
     );
     let page = String::from_utf8(h.with_headers("GET", "/", &[], None).body).unwrap();
     assert!(page.contains(r#"<script src="/transfer.js" defer></script>"#));
-    let script = h.with_headers("GET", "/transfer.js", &[], None);
+    let script = h.page_file("/transfer.js");
     assert_eq!(script.status, 200);
     assert_eq!(
         script.header("content-type"),

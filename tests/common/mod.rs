@@ -301,11 +301,31 @@ impl Client {
                 Some((name, value))
             })
             .collect();
+        let gzipped = response.header("content-encoding") == Some("gzip");
+        let mut body = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut response.into_reader(), &mut body);
+        if gzipped {
+            // The page files come gzipped; the text is what the browser unzips.
+            let mut plain = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain)
+                .expect("a gzipped body that unzips");
+            body = plain;
+        }
         Reply {
             status,
             headers,
-            text: response.into_string().unwrap_or_default(),
+            text: String::from_utf8_lossy(&body).into_owned(),
         }
+    }
+
+    /// A page file as a browser gets it: taking gzip (the text is unzipped).
+    pub fn page_file(&self, path: &str) -> Reply {
+        self.raw(
+            "GET",
+            path,
+            None,
+            &[("Accept-Encoding", "gzip, deflate, br")],
+        )
     }
 
     /// Like `call`, but a transport failure (the server is gone) is `None`, not a panic.
