@@ -241,7 +241,8 @@ fn start_timed(theater: &mut Theater, manifest: &Path, store: &str) -> (String, 
     (id, port, started.elapsed().as_secs_f64() * 1000.0)
 }
 
-/// The floor's manifest: `runtime` (which calls `init`) and `http-framework`, nothing else.
+/// The floor's manifest: `runtime` (which calls `init`), `http-framework`, and `store`
+/// for `POST /write`.
 fn floor_manifest(out: &Path, port: u16) -> PathBuf {
     let wasm = out.join("floor.wasm");
     assert!(
@@ -258,13 +259,46 @@ fn floor_manifest(out: &Path, port: u16) -> PathBuf {
     std::fs::write(
         &manifest,
         format!(
-            "name = \"floor\"\nversion = \"0.1.0\"\ncomponent = \"{}\"\ninit_state = \"{}\"\n\n[[handlers]]\ntype = \"runtime\"\nconfig = {{}}\n\n[[handlers]]\ntype = \"http-framework\"\nconfig = {{}}\n",
+            "name = \"floor\"\nversion = \"0.1.0\"\ncomponent = \"{}\"\ninit_state = \"{}\"\n\n[[handlers]]\ntype = \"runtime\"\nconfig = {{}}\n\n[[handlers]]\ntype = \"http-framework\"\nconfig = {{}}\n\n[[handlers]]\ntype = \"store\"\nconfig = {{}}\n",
             wasm.display(),
             out.join("floor-init.json").display()
         ),
     )
     .unwrap();
     manifest
+}
+
+/// theater-server's RSS growth for 1,000 durable writes and 400 reads of these sizes
+/// done by the floor alone, on a server of its own.
+fn floor_memory(out: &Path, post_reply_bytes: usize, page_bytes: usize) -> f64 {
+    let mut theater = Theater::start(&[("MALLOC_ARENA_MAX", "2")]);
+    let port = free_port();
+    theater.start_actor(&floor_manifest(out, port), &json!({ "port": port }));
+    let client = Client::new(port);
+    let ready = Instant::now();
+    while client
+        .try_call("GET", "/ping", None)
+        .is_none_or(|reply| reply.status != 200)
+    {
+        assert!(
+            ready.elapsed() < Duration::from_secs(30),
+            "the floor never answered"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = theater.server_pid().unwrap();
+    let before = rss_kib(pid);
+    let write = format!("/write?n={post_reply_bytes}");
+    for i in 0..1_000 {
+        let body =
+            json!({ "content": format!("memory {i}: an ordinary message of ordinary length") });
+        assert_eq!(client.call("POST", &write, Some(body)).status, 200);
+    }
+    let read = format!("/bytes?n={page_bytes}");
+    for _ in 0..400 {
+        assert_eq!(client.call("GET", &read, None).text.len(), page_bytes);
+    }
+    rss_kib(pid).saturating_sub(before) as f64 / 1024.0
 }
 
 fn main() {
@@ -323,6 +357,25 @@ fn main() {
     let rss_growth_mib = (rss_after.saturating_sub(rss_before)) as f64 / 1024.0;
     let log_per_request = (log_after - log_before) as f64 / 1_400.0;
     println!("  theater-server RSS {rss_before} -> {rss_after} KiB (+{rss_growth_mib:.1} MiB); its log {log_per_request:.0} B per request (theater's own, --log-stdout)");
+    // The same workload's bytes on a fresh server running only the floor: each post one
+    // durable write of the same body answered with the same bytes, each read the same
+    // bytes. What Theater retains for that is what any actor doing this work would cost.
+    let post_reply_bytes = b
+        .client
+        .call(
+            "POST",
+            &format!("/api/messages?chat={fresh}"),
+            Some(json!({ "content": "memory: an ordinary message of ordinary length" })),
+        )
+        .text
+        .len();
+    let page_bytes = b
+        .client
+        .call("GET", &format!("/api/messages?chat={fresh}"), None)
+        .text
+        .len();
+    let floor_growth_mib = floor_memory(&out, post_reply_bytes, page_bytes);
+    println!("  the floor, same bytes ({post_reply_bytes} B per post reply, {page_bytes} B per page), on its own server: +{floor_growth_mib:.1} MiB");
     b.recount();
 
     println!("routes (one keep-alive client, {RUNS} runs after {WARMUP}):");
@@ -426,6 +479,32 @@ fn main() {
         let state = b.health()["state_bytes"].clone();
         scaling.push(json!({ "messages": size, "state_bytes": state }));
     }
+
+    // The least a request that must survive a crash costs: one object stored and one
+    // label moved, with the same request body and reply bytes as posting a message.
+    let reply_bytes = b
+        .rows
+        .iter()
+        .rev()
+        .find(|row| row.name.starts_with("POST /api/messages"))
+        .map_or(470, |row| row.bytes);
+    let write = format!("/write?n={reply_bytes}");
+    let mut n = 0u64;
+    let (p50, p99) = time(WARMUP, RUNS, || {
+        n += 1;
+        let body = json!({ "content": format!("one more message of ordinary length {n}") });
+        assert_eq!(b.floor.call("POST", &write, Some(body)).status, 200);
+    });
+    let floor_p50 = b.floor_p50(reply_bytes);
+    println!("  floor POST /write (1 store + 1 label): {p50:.2} ms p50");
+    b.rows.push(Row {
+        name: "floor: POST /write, one durable write (1 store + 1 label)".into(),
+        p50,
+        p99,
+        bytes: reply_bytes,
+        floor_p50,
+        calls: Some(2),
+    });
 
     // Growing list of chats.
     let mut chats = 1;
@@ -552,7 +631,7 @@ fn main() {
         "start_ms": { "empty": start_empty_ms, "10000_messages_500_chats": start_full_ms },
         "routes": b.rows.iter().map(Row::json).collect::<Vec<_>>(),
         "throughput_chats_500": rates, "scaling_state": scaling,
-        "memory_1000_posts_400_reads": { "rss_growth_mib": rss_growth_mib, "log_bytes_per_request": log_per_request },
+        "memory_1000_posts_400_reads": { "rss_growth_mib": rss_growth_mib, "log_bytes_per_request": log_per_request, "floor_same_bytes_rss_growth_mib": floor_growth_mib, "post_reply_bytes": post_reply_bytes, "page_bytes": page_bytes },
         "worker_reply_ms": { "p50": worker_p50, "p99": worker_p99 },
     });
     std::fs::write(

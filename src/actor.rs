@@ -86,6 +86,7 @@ pub fn init<H: Host>(
         generations: Default::default(),
         tickets: Vec::new(),
         catalog,
+        list: Default::default(),
     })
 }
 

@@ -2,6 +2,10 @@
 //! server on the port its init state names, answering `GET /ping` with `pong` and
 //! `GET /bytes?n=N` with N bytes, and keeping no state. What it costs is what Theater
 //! itself costs per request and per byte, which the chat actor is measured against.
+//!
+//! `POST /write?n=N` is the least a request that must survive a crash costs: it stores
+//! the request body (one `store` call) and points the label `head` at it (one `label`
+//! call), then answers N bytes. The bench compares posting a message with it.
 
 #![allow(unsafe_code)]
 
@@ -15,6 +19,7 @@ use exports::theater::simple::actor::Guest as ActorGuest;
 use exports::theater::simple::http_handlers::Guest as HttpGuest;
 use theater::simple::http_framework;
 use theater::simple::http_types::{HttpRequest, HttpResponse, MiddlewareResult, ServerConfig};
+use theater::simple::store;
 use theater::simple::websocket_types::WebsocketMessage;
 
 struct Floor;
@@ -38,6 +43,7 @@ impl ActorGuest for Floor {
         for path in ["/ping", "/bytes"] {
             http_framework::add_route(server, path, "GET", handler)?;
         }
+        http_framework::add_route(server, "/write", "POST", handler)?;
         http_framework::start_server(server)?;
         Ok((None,))
     }
@@ -54,15 +60,35 @@ fn body_for(uri: &str) -> Vec<u8> {
     }
 }
 
+/// One durable write: the bytes, then the label naming them.
+fn write(body: &[u8]) -> Result<(), String> {
+    let stored = store::store(STORE, body)?;
+    store::label(STORE, "head", &stored)
+}
+
+const STORE: &str = "floor";
+
 impl HttpGuest for Floor {
     fn handle_request(
         state: Option<Vec<u8>>,
         params: (u64, HttpRequest),
     ) -> Result<(Option<Vec<u8>>, (HttpResponse,)), String> {
-        let response = HttpResponse {
-            status: 200,
-            headers: vec![("content-type".to_string(), "text/plain".to_string())],
-            body: Some(body_for(&params.1.uri)),
+        let request = params.1;
+        let written = match request.method.as_str() {
+            "POST" => write(request.body.as_deref().unwrap_or_default()),
+            _ => Ok(()),
+        };
+        let response = match written {
+            Ok(()) => HttpResponse {
+                status: 200,
+                headers: vec![("content-type".to_string(), "text/plain".to_string())],
+                body: Some(body_for(&request.uri)),
+            },
+            Err(error) => HttpResponse {
+                status: 500,
+                headers: Vec::new(),
+                body: Some(error.into_bytes()),
+            },
         };
         Ok((state, (response,)))
     }

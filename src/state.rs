@@ -2,8 +2,11 @@
 //! call, so it holds only what the process needs between calls and never grows with
 //! history: chats live in the content store.
 
+use crate::chats::list::ListCache;
+use crate::chats::ChatStore;
 use crate::config::ActorConfig;
 use crate::generation::Generations;
+use crate::port::Host;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -31,6 +34,9 @@ pub struct ActorState {
     /// The store object holding the init state's catalog overlay, if one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog: Option<String>,
+    /// Where the newest page of the chat list is (one shard's hash, constant size).
+    #[serde(default, skip_serializing_if = "ListCache::is_empty")]
+    pub list: ListCache,
 }
 
 #[derive(Debug, Error)]
@@ -60,6 +66,11 @@ impl ActorState {
         self.sockets.retain(|id| *id != connection_id);
     }
 
+    /// The chats of this actor's store, keeping [`Self::list`] true as they change.
+    pub fn chats<'a, H: Host>(&'a self, host: &'a H) -> ChatStore<'a, H> {
+        ChatStore::with_list_cache(host, &self.config.store_id, &self.list)
+    }
+
     /// A short tag of this actor's life, so generation ids never repeat across restarts.
     pub fn boot(&self) -> String {
         self.actor_id
@@ -84,6 +95,7 @@ mod tests {
             generations: Generations::default(),
             tickets: Vec::new(),
             catalog: None,
+            list: ListCache::default(),
         }
     }
 
@@ -92,6 +104,14 @@ mod tests {
         let mut s = state();
         s.add_socket(9);
         assert_eq!(ActorState::decode(Some(&s.encode())).unwrap(), s);
+        s.list.set(Some(crate::chats::list::Newest {
+            shard: 3,
+            hash: "ab".repeat(20),
+            older: true,
+        }));
+        let again = ActorState::decode(Some(&s.encode())).unwrap();
+        assert_eq!(again, s);
+        assert_eq!(again.list.get().map(|newest| newest.shard), Some(3));
         assert!(ActorState::decode(None).is_err());
         assert!(ActorState::decode(Some(b"nope")).is_err());
     }

@@ -5,7 +5,7 @@
 
 use super::generations::refuse_while_running;
 use super::{chat_id, chat_view, message_view, optional_string, ApiError, Outcome};
-use crate::chats::{ChatStore, MessageId, NewChat, Role};
+use crate::chats::{MessageId, NewChat, Role};
 use crate::http::{self, Request};
 use crate::port::Host;
 use crate::state::ActorState;
@@ -21,7 +21,7 @@ fn message_id(body: &serde_json::Map<String, serde_json::Value>) -> Result<Messa
 /// `POST /api/edit?chat=c1 {"message": ID, "content": "..."}`: 201 with the new
 /// version, now shown; ask for a reply to it with `POST /api/reply`.
 pub fn edit<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result<Outcome, ApiError> {
-    let store = ChatStore::new(host, &state.config.store_id);
+    let store = state.chats(host);
     let chat = store.get(&chat_id(request, "chat")?)?;
     refuse_while_running(state, &chat.id)?;
     let body = request.json_object()?;
@@ -64,7 +64,7 @@ pub fn switch<H: Host>(
     state: &ActorState,
     request: &Request,
 ) -> Result<Outcome, ApiError> {
-    let store = ChatStore::new(host, &state.config.store_id);
+    let store = state.chats(host);
     let chat = store.get(&chat_id(request, "chat")?)?;
     refuse_while_running(state, &chat.id)?;
     let body = request.json_object()?;
@@ -79,7 +79,7 @@ pub fn switch<H: Host>(
 /// `POST /api/fork?chat=c1 {"message": ID}`: 201 with a new chat whose history is the
 /// branch shown up to ID. Nothing is copied: the new chat points at the same messages.
 pub fn fork<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result<Outcome, ApiError> {
-    let store = ChatStore::new(host, &state.config.store_id);
+    let store = state.chats(host);
     let chat = store.get(&chat_id(request, "chat")?)?;
     let body = request.json_object()?;
     let target = message_id(&body)?;

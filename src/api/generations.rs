@@ -9,7 +9,7 @@
 use super::models::catalog;
 use super::views::{finished_view, running_view};
 use super::{chat_id, ApiError, Outcome};
-use crate::chats::{ChatId, ChatStore, Origin, Usage};
+use crate::chats::{ChatId, Origin, Usage};
 use crate::generation::{Outcome as Ended, Report, Running, Status};
 use crate::http::{self, Request};
 use crate::port::Host;
@@ -249,7 +249,7 @@ fn store_reply<H: Host>(
     running: &Running,
     completion: providers::Completion,
 ) -> Ended {
-    let store = ChatStore::new(host, &state.config.store_id);
+    let store = state.chats(host);
     let chat = match store.get(&running.chat) {
         Ok(chat) => chat,
         Err(error) => {

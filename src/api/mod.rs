@@ -212,7 +212,7 @@ fn route<H: Host>(
 ) -> Result<Outcome, ApiError> {
     let api = Api {
         host,
-        store: ChatStore::new(host, &state.config.store_id),
+        store: state.chats(host),
         state,
     };
     let unchanged = Outcome::unchanged;
@@ -553,3 +553,5 @@ mod branches_tests;
 
 #[cfg(test)]
 mod assets_tests;
+#[cfg(test)]
+mod list_tests;

@@ -102,7 +102,8 @@ pub fn start<H: Host>(
     state: &mut ActorState,
     request: &Request,
 ) -> Result<Outcome, ApiError> {
-    let store = ChatStore::new(host, &state.config.store_id);
+    // Borrows only the fields it needs: the generations change below.
+    let store = ChatStore::with_list_cache(host, &state.config.store_id, &state.list);
     let chat = store.get(&chat_id(request, "chat")?)?;
     let body = request.json_object()?;
     let catalog = catalog(host, state)?;

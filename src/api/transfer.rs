@@ -99,7 +99,7 @@ pub fn export<H: Host>(
     state: &ActorState,
     request: &Request,
 ) -> Result<Outcome, ApiError> {
-    let store = ChatStore::new(host, &state.config.store_id);
+    let store = state.chats(host);
     let chat = store.get(&chat_id(request, "chat")?)?;
     let response = match request.query("format").unwrap_or("json") {
         "json" => {
@@ -370,7 +370,7 @@ pub fn import<H: Host>(
     let body = request.json_object()?;
     let catalog = catalog(host, state)?;
     let checked = read_import(body, &catalog)?;
-    let store = ChatStore::new(host, &state.config.store_id);
+    let store = state.chats(host);
     let chat = store.import(checked)?;
     Ok(Outcome::changed(
         http::json(201, &chat_view(&chat)),

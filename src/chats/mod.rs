@@ -367,14 +367,37 @@ pub struct ChatStore<'a, H: Host> {
     host: &'a H,
     store_id: &'a str,
     records: Records<'a, H>,
+    /// The actor state's [`list::ListCache`], when built from it; kept true by every
+    /// write of the index or a shard.
+    cache: Option<&'a list::ListCache>,
 }
 
 impl<'a, H: Host> ChatStore<'a, H> {
+    /// Without the list cache: for start-up, which runs before the state exists, and
+    /// tests. Requests use [`crate::state::ActorState::chats`].
     pub fn new(host: &'a H, store_id: &'a str) -> Self {
         Self {
             host,
             store_id,
             records: Records::new(host, store_id),
+            cache: None,
+        }
+    }
+
+    pub fn with_list_cache(host: &'a H, store_id: &'a str, cache: &'a list::ListCache) -> Self {
+        Self {
+            cache: Some(cache),
+            ..Self::new(host, store_id)
+        }
+    }
+
+    fn cached(&self) -> Option<list::Newest> {
+        self.cache.and_then(list::ListCache::get)
+    }
+
+    fn set_cached(&self, value: Option<list::Newest>) {
+        if let Some(cache) = self.cache {
+            cache.set(value);
         }
     }
 
@@ -403,10 +426,18 @@ impl<'a, H: Host> ChatStore<'a, H> {
     pub fn save_index(&self, index: &mut ChatIndex) -> Result<(), StoreError> {
         index.v = INDEX_SCHEMA;
         let previous = index.stored.take();
-        let hash = self
-            .records
-            .write(INDEX_LABEL, index, previous.as_deref())?;
-        index.stored = Some(hash);
+        let written = self.records.write(INDEX_LABEL, index, previous.as_deref());
+        // The newest shard stays cached while it stays the newest; a failed write may
+        // or may not have landed, so it forgets.
+        let newest = index.shards.last().copied();
+        self.set_cached(match (&written, self.cached()) {
+            (Ok(_), Some(cached)) if Some(cached.shard) == newest => Some(list::Newest {
+                older: index.shards.len() > 1,
+                ..cached
+            }),
+            _ => None,
+        });
+        index.stored = Some(written?);
         Ok(())
     }
 
@@ -520,16 +551,31 @@ impl<'a, H: Host> ChatStore<'a, H> {
 
     pub fn save_shard(&self, shard: u64, value: &mut list::Shard) -> Result<(), StoreError> {
         let previous = value.stored.take();
-        let hash = self
+        let written = self
             .records
-            .write(&list::shard_label(shard), value, previous.as_deref())?;
-        value.stored = Some(hash);
+            .write(&list::shard_label(shard), value, previous.as_deref());
+        if let Some(cached) = self.cached().filter(|cached| cached.shard == shard) {
+            self.set_cached(match &written {
+                Ok(hash) => Some(list::Newest {
+                    hash: hash.clone(),
+                    ..cached
+                }),
+                Err(_) => None,
+            });
+        }
+        value.stored = Some(written?);
         Ok(())
     }
 
     /// A page of the chat list, newest first: the newest shard, or the newest one below
     /// `before` (a page's `next`).
+    /// The newest page costs one host call while the state's cache holds (see [`list`]).
     pub fn list(&self, before: Option<u64>) -> Result<list::ListPage, StoreError> {
+        if before.is_none() {
+            if let Some(page) = self.cached().and_then(|newest| self.cached_page(newest)) {
+                return Ok(page);
+            }
+        }
         let index = self.load_index()?;
         let mut older = index
             .shards
@@ -541,15 +587,33 @@ impl<'a, H: Host> ChatStore<'a, H> {
             let page = self.load_shard(shard)?;
             // An emptied shard leaves the index right after; skip one a crash left.
             if !page.chats.is_empty() {
+                let next = older.next().map(|_| shard);
+                if before.is_none() {
+                    self.set_cached(page.stored.clone().map(|hash| list::Newest {
+                        shard,
+                        hash,
+                        older: next.is_some(),
+                    }));
+                }
                 return Ok(list::ListPage {
                     chats: page.chats,
-                    next: older.next().map(|_| shard),
+                    next,
                 });
             }
         }
         Ok(list::ListPage {
             chats: Vec::new(),
             next: None,
+        })
+    }
+
+    /// The cached newest shard, if its object reads back whole and lists a chat.
+    fn cached_page(&self, newest: list::Newest) -> Option<list::ListPage> {
+        let bytes = self.host.store_get(self.store_id, &newest.hash).ok()?;
+        let shard: list::Shard = serde_json::from_slice(&bytes).ok()?;
+        (!shard.chats.is_empty()).then(|| list::ListPage {
+            chats: shard.chats,
+            next: newest.older.then_some(newest.shard),
         })
     }
 
@@ -739,5 +803,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
     }
 }
 
+#[cfg(test)]
+mod list_tests;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,141 @@
+//! The list cache in the actor state: one host call for the newest page, and never a
+//! page that differs from what the store says.
+
+use super::tests::new_chat;
+use super::*;
+use crate::port::fake::FakeHost;
+
+/// The newest page as the store says it is, read without any cache.
+fn truth(host: &FakeHost) -> list::ListPage {
+    ChatStore::new(host, "s").list(None).unwrap()
+}
+
+fn calls_of<T>(host: &FakeHost, f: impl FnOnce() -> T) -> (T, u64) {
+    let before = host.calls.get();
+    let value = f();
+    (value, host.calls.get() - before)
+}
+
+fn id(n: u64) -> ChatId {
+    ChatId::parse(&format!("c{n}")).unwrap()
+}
+
+#[test]
+fn the_newest_page_costs_one_call_at_1_50_and_500_chats_once_cached() {
+    for total in [1u64, 50, 500] {
+        let host = FakeHost::new();
+        let cache = list::ListCache::default();
+        let store = ChatStore::with_list_cache(&host, "s", &cache);
+        for _ in 0..total {
+            store.create(new_chat()).unwrap();
+        }
+        for round in 0..3 {
+            let (page, calls) = calls_of(&host, || store.list(None).unwrap());
+            assert_eq!(page, truth(&host), "{total} chats");
+            assert!(calls <= 4, "{total} chats: {calls} calls");
+            if round > 0 {
+                assert_eq!(calls, 1, "{total} chats, list {round}");
+            }
+        }
+        // Older pages take the long way and leave the cache alone.
+        if let Some(next) = store.list(None).unwrap().next {
+            let (_, calls) = calls_of(&host, || store.list(Some(next)).unwrap());
+            assert_eq!(calls, 4);
+            assert_eq!(calls_of(&host, || store.list(None).unwrap()).1, 1);
+        }
+    }
+}
+
+#[test]
+fn the_cached_page_follows_every_change_of_the_list() {
+    let host = FakeHost::new();
+    let cache = list::ListCache::default();
+    let store = ChatStore::with_list_cache(&host, "s", &cache);
+    let check = |what: &str| {
+        assert_eq!(store.list(None).unwrap(), truth(&host), "after {what}");
+        assert_eq!(
+            store.list(None).unwrap(),
+            truth(&host),
+            "again after {what}"
+        );
+    };
+    for _ in 0..49 {
+        store.create(new_chat()).unwrap();
+    }
+    check("49 chats in the first shard");
+    // c50 opens the second shard: the newest page is now it alone.
+    store.create(new_chat()).unwrap();
+    check("the chat that opens a shard");
+    assert_eq!(store.list(None).unwrap().chats.len(), 1);
+    let mut newest = store.get(&id(50)).unwrap();
+    newest.title = "Renamed newest".into();
+    let newest = store.update(newest).unwrap();
+    store.relist(&newest).unwrap();
+    check("renaming a chat on the newest page");
+    assert_eq!(store.list(None).unwrap().chats[0].title, "Renamed newest");
+    let mut older = store.get(&id(7)).unwrap();
+    older.model = "demo-other".into();
+    let older = store.update(older).unwrap();
+    store.relist(&older).unwrap();
+    check("changing the model of a chat on an older page");
+    store.create(new_chat()).unwrap();
+    check("a chat added to the newest page");
+    store.delete(&id(51)).unwrap();
+    check("deleting from the newest page");
+    store.delete(&id(50)).unwrap();
+    check("emptying the newest page");
+    assert_eq!(store.list(None).unwrap().chats.len(), 49);
+    store.create(new_chat()).unwrap();
+    check("a chat after the newest page emptied");
+    store
+        .append(store.get(&id(52)).unwrap(), Role::User, "hi".into(), None)
+        .unwrap();
+    check("posting");
+    for n in 1..=49 {
+        store.delete(&id(n)).unwrap();
+    }
+    check("emptying every older page");
+    assert_eq!(store.list(None).unwrap().next, None);
+    store.delete(&id(52)).unwrap();
+    check("deleting the last chat");
+    assert!(store.list(None).unwrap().chats.is_empty());
+}
+
+#[test]
+fn a_write_that_fails_forgets_the_cache_and_the_list_stays_true() {
+    let host = FakeHost::new();
+    let cache = list::ListCache::default();
+    let store = ChatStore::with_list_cache(&host, "s", &cache);
+    let chat = store.create(new_chat()).unwrap();
+    store.list(None).unwrap();
+    assert!(!cache.is_empty());
+    let mut renamed = chat.clone();
+    renamed.title = "Never acknowledged".into();
+    host.fail_writes.set(true);
+    assert!(store.relist(&renamed).is_err());
+    host.fail_writes.set(false);
+    assert!(
+        cache.is_empty(),
+        "a failed write of the newest shard forgets it"
+    );
+    assert_eq!(store.list(None).unwrap(), truth(&host));
+    assert_eq!(store.list(None).unwrap().chats[0].title, chat.title);
+}
+
+#[test]
+fn a_cached_hash_that_does_not_read_back_sends_the_list_the_long_way() {
+    let host = FakeHost::new();
+    let cache = list::ListCache::default();
+    let store = ChatStore::with_list_cache(&host, "s", &cache);
+    store.create(new_chat()).unwrap();
+    store.list(None).unwrap();
+    cache.set(Some(list::Newest {
+        shard: 0,
+        hash: "0".repeat(40),
+        older: false,
+    }));
+    let (page, calls) = calls_of(&host, || store.list(None).unwrap());
+    assert_eq!(page, truth(&host));
+    assert_eq!(calls, 5, "the missing object, then the index and the shard");
+    assert_eq!(calls_of(&host, || store.list(None).unwrap()).1, 1);
+}
