@@ -49,8 +49,11 @@ pub fn init<H: Host>(
         Some(overlay) => {
             Catalog::with_overlay(Some(overlay))
                 .map_err(|error| InitError::Catalog(error.to_string()))?;
+            // As a JSON string, so a read that comes back short is seen and read again
+            // (`store::read_object`).
+            let stored = serde_json::to_vec(overlay).unwrap_or_default();
             Some(
-                host.store_put(&config.store_id, overlay.as_bytes())
+                host.store_put(&config.store_id, &stored)
                     .map_err(InitError::Store)?,
             )
         }

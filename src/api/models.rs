@@ -15,12 +15,10 @@ use serde_json::{json, Map, Value};
 pub(crate) fn catalog<H: Host>(host: &H, state: &ActorState) -> Result<Catalog, ApiError> {
     let overlay = match &state.catalog {
         None => None,
-        Some(hash) => {
-            let bytes = host
-                .store_get(&state.config.store_id, hash)
-                .map_err(|e| ApiError::new(500, "storage_failed", e.to_string()))?;
-            Some(String::from_utf8_lossy(&bytes).into_owned())
-        }
+        Some(hash) => Some(
+            crate::store::read_object::<_, String>(host, &state.config.store_id, hash)
+                .map_err(|e| ApiError::new(500, "storage_failed", e.to_string()))?,
+        ),
     };
     Catalog::with_overlay(overlay.as_deref())
         .map_err(|e| ApiError::new(500, "internal", e.to_string()))

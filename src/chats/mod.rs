@@ -609,8 +609,8 @@ impl<'a, H: Host> ChatStore<'a, H> {
 
     /// The cached newest shard, if its object reads back whole and lists a chat.
     fn cached_page(&self, newest: list::Newest) -> Option<list::ListPage> {
-        let bytes = self.host.store_get(self.store_id, &newest.hash).ok()?;
-        let shard: list::Shard = serde_json::from_slice(&bytes).ok()?;
+        let shard: list::Shard =
+            crate::store::read_object(self.host, self.store_id, &newest.hash).ok()?;
         (!shard.chats.is_empty()).then(|| list::ListPage {
             chats: shard.chats,
             next: newest.older.then_some(newest.shard),
@@ -662,12 +662,15 @@ impl<'a, H: Host> ChatStore<'a, H> {
     }
 
     pub fn message(&self, id: &MessageId) -> Result<Message, StoreError> {
-        match self.host.store_get(self.store_id, id.as_str()) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt {
+        match crate::store::read_object(self.host, self.store_id, id.as_str()) {
+            Ok(message) => Ok(message),
+            Err(crate::store::ObjectError::Unreadable(error)) => Err(StoreError::Corrupt {
                 what: format!("message {id}"),
                 detail: error.to_string(),
             }),
-            Err(_) => Err(StoreError::MessageNotFound(id.clone())),
+            Err(crate::store::ObjectError::Missing(_)) => {
+                Err(StoreError::MessageNotFound(id.clone()))
+            }
         }
     }
 

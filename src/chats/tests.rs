@@ -373,3 +373,22 @@ fn messages_stored_before_windows_still_page() {
     assert_eq!(texts(&page), ["old0", "old1", "old2", "new0", "new1"]);
     assert!(!page.has_more);
 }
+
+#[test]
+fn a_message_still_being_written_when_the_next_one_comes_is_read_again() {
+    let host = FakeHost::new();
+    let store = ChatStore::new(&host, "s");
+    let chat = store.create(new_chat()).unwrap();
+    let (first, _, chat) = store
+        .append(chat, Role::User, "x".repeat(3_000), None)
+        .unwrap();
+    // The bench's failure: the next post read the previous message's object short.
+    host.short_reads.set(5);
+    let (_, second, chat) = store
+        .append(chat, Role::Assistant, "answer".into(), None)
+        .unwrap();
+    assert_eq!(second.parent, Some(first.clone()));
+    let page = store.page(&chat, None, 10).unwrap();
+    assert_eq!(page.messages.len(), 2);
+    assert_eq!(page.messages[0].0, first);
+}

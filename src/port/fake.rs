@@ -55,6 +55,9 @@ pub struct FakeHost {
     pub logs: RefCell<Vec<String>>,
     /// When set, every store write fails (reads still work).
     pub fail_writes: Cell<bool>,
+    /// The next this many object reads return only the first half of the object, as
+    /// Theater 0.2.1 does while a write it acknowledged is still in flight.
+    pub short_reads: Cell<u32>,
     /// Store calls made (reads and writes).
     pub calls: Cell<u64>,
     /// Bytes handed to the store in writes.
@@ -298,12 +301,18 @@ impl Host for FakeHost {
 
     fn store_get(&self, store_id: &str, hash: &str) -> Result<Vec<u8>, HostError> {
         self.count()?;
-        self.content
+        let mut bytes = self
+            .content
             .borrow()
             .get(store_id)
             .and_then(|store| store.get(hash))
             .cloned()
-            .ok_or_else(|| HostError::new("get", format!("no content {hash}")))
+            .ok_or_else(|| HostError::new("get", format!("no content {hash}")))?;
+        if self.short_reads.get() > 0 {
+            self.short_reads.set(self.short_reads.get() - 1);
+            bytes.truncate(bytes.len() / 2);
+        }
+        Ok(bytes)
     }
 
     fn label_get(&self, store_id: &str, label: &str) -> Result<Option<String>, HostError> {
