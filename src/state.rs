@@ -2,7 +2,7 @@
 //! call, so it holds only what the process needs between calls and never grows with
 //! history: chats live in the content store.
 
-use crate::chats::list::ListCache;
+use crate::chats::hints::Hints;
 use crate::chats::ChatStore;
 use crate::config::ActorConfig;
 use crate::generation::Generations;
@@ -34,9 +34,10 @@ pub struct ActorState {
     /// The store object holding the init state's catalog overlay, if one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog: Option<String>,
-    /// Where the newest page of the chat list is (one shard's hash, constant size).
-    #[serde(default, skip_serializing_if = "ListCache::is_empty")]
-    pub list: ListCache,
+    /// Where the newest page of the chat list is and the chat being used's current
+    /// version, so their reads skip a label lookup (constant size, see `chats::hints`).
+    #[serde(default, skip_serializing_if = "Hints::is_empty")]
+    pub hints: Hints,
 }
 
 #[derive(Debug, Error)]
@@ -66,9 +67,9 @@ impl ActorState {
         self.sockets.retain(|id| *id != connection_id);
     }
 
-    /// The chats of this actor's store, keeping [`Self::list`] true as they change.
+    /// The chats of this actor's store, keeping [`Self::hints`] true as they change.
     pub fn chats<'a, H: Host>(&'a self, host: &'a H) -> ChatStore<'a, H> {
-        ChatStore::with_list_cache(host, &self.config.store_id, &self.list)
+        ChatStore::with_hints(host, &self.config.store_id, &self.hints)
     }
 
     /// A short tag of this actor's life, so generation ids never repeat across restarts.
@@ -95,7 +96,7 @@ mod tests {
             generations: Generations::default(),
             tickets: Vec::new(),
             catalog: None,
-            list: ListCache::default(),
+            hints: Hints::default(),
         }
     }
 
@@ -104,14 +105,22 @@ mod tests {
         let mut s = state();
         s.add_socket(9);
         assert_eq!(ActorState::decode(Some(&s.encode())).unwrap(), s);
-        s.list.set(Some(crate::chats::list::Newest {
+        s.hints.set_list(Some(crate::chats::hints::Newest {
             shard: 3,
             hash: "ab".repeat(20),
             older: true,
         }));
+        s.hints.set_open(Some(crate::chats::hints::Open {
+            chat: crate::chats::ChatId::parse("c7").unwrap(),
+            hash: "cd".repeat(20),
+        }));
         let again = ActorState::decode(Some(&s.encode())).unwrap();
         assert_eq!(again, s);
-        assert_eq!(again.list.get().map(|newest| newest.shard), Some(3));
+        assert_eq!(again.hints.list().map(|newest| newest.shard), Some(3));
+        assert_eq!(
+            again.hints.open().map(|open| open.hash),
+            Some("cd".repeat(20))
+        );
         assert!(ActorState::decode(None).is_err());
         assert!(ActorState::decode(Some(b"nope")).is_err());
     }

@@ -103,7 +103,7 @@ pub fn start<H: Host>(
     request: &Request,
 ) -> Result<Outcome, ApiError> {
     // Borrows only the fields it needs: the generations change below.
-    let store = ChatStore::with_list_cache(host, &state.config.store_id, &state.list);
+    let store = ChatStore::with_hints(host, &state.config.store_id, &state.hints);
     let chat = store.get(&chat_id(request, "chat")?)?;
     let body = request.json_object()?;
     let catalog = catalog(host, state)?;

@@ -8,8 +8,8 @@
 //! message never touches it: only creating, renaming, changing the model, the first
 //! message's title and deleting do.
 //!
-//! The actor state keeps where the newest page is ([`ListCache`]): the newest shard, its
-//! object's hash and whether older ones exist. [`super::ChatStore`] fills it when it
+//! The actor state keeps where the newest page is ([`super::hints`]): the newest shard,
+//! its object's hash and whether older ones exist. [`super::ChatStore`] fills it when it
 //! reads the list and keeps it true whenever it writes the index or that shard, so the
 //! first page, which every page load and every change asks for, is one host call.
 //!
@@ -20,9 +20,7 @@
 
 use super::{Chat, ChatId};
 use crate::store::{Record, Stamp};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::cell::Cell;
-use std::fmt;
+use serde::{Deserialize, Serialize};
 
 /// Chats per shard: a page of the list.
 pub const SHARD_SIZE: u64 = 50;
@@ -122,69 +120,4 @@ pub struct ListPage {
     pub chats: Vec<Summary>,
     /// The cursor of the next (older) page.
     pub next: Option<u64>,
-}
-
-/// Where the newest page of the list is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Newest {
-    pub shard: u64,
-    /// The hash of the shard's current version.
-    pub hash: String,
-    /// Whether the index names an older shard (the page has a `next`).
-    pub older: bool,
-}
-
-/// [`Newest`] in the actor state, behind a `Cell` so that every [`super::ChatStore`]
-/// built from the state keeps it true. Empty means unknown: the next list reads the
-/// index and fills it. It is never taken on trust: a hash that does not read back as a
-/// shard with chats in it sends the list the long way.
-#[derive(Default)]
-pub struct ListCache(Cell<Option<Newest>>);
-
-impl ListCache {
-    pub fn get(&self) -> Option<Newest> {
-        let value = self.0.take();
-        self.0.set(value.clone());
-        value
-    }
-
-    pub fn set(&self, value: Option<Newest>) {
-        self.0.set(value);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.get().is_none()
-    }
-}
-
-impl Clone for ListCache {
-    fn clone(&self) -> Self {
-        Self(Cell::new(self.get()))
-    }
-}
-
-impl PartialEq for ListCache {
-    fn eq(&self, other: &Self) -> bool {
-        self.get() == other.get()
-    }
-}
-
-impl Eq for ListCache {}
-
-impl fmt::Debug for ListCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.get().fmt(f)
-    }
-}
-
-impl Serialize for ListCache {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.get().serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for ListCache {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Option::<Newest>::deserialize(deserializer).map(|value| Self(Cell::new(value)))
-    }
 }

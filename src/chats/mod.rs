@@ -12,6 +12,7 @@
 //! Costs: appending is O(1) host calls whatever the history length; reading a page of
 //! history is O(page); listing chats is O(chats).
 
+pub mod hints;
 pub mod history;
 pub mod list;
 pub mod recover;
@@ -367,37 +368,58 @@ pub struct ChatStore<'a, H: Host> {
     host: &'a H,
     store_id: &'a str,
     records: Records<'a, H>,
-    /// The actor state's [`list::ListCache`], when built from it; kept true by every
-    /// write of the index or a shard.
-    cache: Option<&'a list::ListCache>,
+    /// The actor state's [`hints`], when built from it; kept true by every write of what
+    /// they name.
+    hints: Option<&'a hints::Hints>,
 }
 
 impl<'a, H: Host> ChatStore<'a, H> {
-    /// Without the list cache: for start-up, which runs before the state exists, and
-    /// tests. Requests use [`crate::state::ActorState::chats`].
+    /// Without hints: for start-up, which runs before the state exists, and tests.
+    /// Requests use [`crate::state::ActorState::chats`].
     pub fn new(host: &'a H, store_id: &'a str) -> Self {
         Self {
             host,
             store_id,
             records: Records::new(host, store_id),
-            cache: None,
+            hints: None,
         }
     }
 
-    pub fn with_list_cache(host: &'a H, store_id: &'a str, cache: &'a list::ListCache) -> Self {
+    pub fn with_hints(host: &'a H, store_id: &'a str, hints: &'a hints::Hints) -> Self {
         Self {
-            cache: Some(cache),
+            hints: Some(hints),
             ..Self::new(host, store_id)
         }
     }
 
-    fn cached(&self) -> Option<list::Newest> {
-        self.cache.and_then(list::ListCache::get)
+    fn cached(&self) -> Option<hints::Newest> {
+        self.hints.and_then(hints::Hints::list)
     }
 
-    fn set_cached(&self, value: Option<list::Newest>) {
-        if let Some(cache) = self.cache {
-            cache.set(value);
+    fn set_cached(&self, value: Option<hints::Newest>) {
+        if let Some(hints) = self.hints {
+            hints.set_list(value);
+        }
+    }
+
+    /// The chat's current version, if the state names it.
+    fn open_hash(&self, id: &ChatId) -> Option<String> {
+        self.hints
+            .and_then(hints::Hints::open)
+            .filter(|open| open.chat == *id)
+            .map(|open| open.hash)
+    }
+
+    fn set_open(&self, value: Option<hints::Open>) {
+        if let Some(hints) = self.hints {
+            hints.set_open(value);
+        }
+    }
+
+    /// Forgets the chat's version (a write of it that failed, or its removal).
+    fn forget_open(&self, id: &ChatId) {
+        if self.open_hash(id).is_some() {
+            self.set_open(None);
         }
     }
 
@@ -431,7 +453,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
         // or may not have landed, so it forgets.
         let newest = index.shards.last().copied();
         self.set_cached(match (&written, self.cached()) {
-            (Ok(_), Some(cached)) if Some(cached.shard) == newest => Some(list::Newest {
+            (Ok(_), Some(cached)) if Some(cached.shard) == newest => Some(hints::Newest {
                 older: index.shards.len() > 1,
                 ..cached
             }),
@@ -443,11 +465,23 @@ impl<'a, H: Host> ChatStore<'a, H> {
 
     fn save_chat(&self, chat: &mut Chat) -> Result<(), StoreError> {
         let previous = chat.stored.take();
-        let hash = self
+        match self
             .records
-            .write(&chat.id.label(), chat, previous.as_deref())?;
-        chat.stored = Some(hash);
-        Ok(())
+            .write(&chat.id.label(), chat, previous.as_deref())
+        {
+            Ok(hash) => {
+                self.set_open(Some(hints::Open {
+                    chat: chat.id.clone(),
+                    hash: hash.clone(),
+                }));
+                chat.stored = Some(hash);
+                Ok(())
+            }
+            Err(error) => {
+                self.forget_open(&chat.id);
+                Err(error.into())
+            }
+        }
     }
 
     /// Creates a chat with a fresh id. The index is written first, so a crash between
@@ -519,7 +553,29 @@ impl<'a, H: Host> ChatStore<'a, H> {
         Ok(chat)
     }
 
+    /// The chat's record: one host call when it is the one the state names (the chat
+    /// being used), two otherwise.
     pub fn get(&self, id: &ChatId) -> Result<Chat, StoreError> {
+        if let Some(hash) = self.open_hash(id) {
+            match crate::store::read_object::<_, Chat>(self.host, self.store_id, &hash) {
+                Ok(chat) if chat.id == *id => {
+                    return Ok(Chat {
+                        stored: Some(hash),
+                        ..chat
+                    })
+                }
+                _ => self.set_open(None),
+            }
+        }
+        let chat = self.get_by_label(id)?;
+        self.set_open(chat.stored.clone().map(|hash| hints::Open {
+            chat: id.clone(),
+            hash,
+        }));
+        Ok(chat)
+    }
+
+    fn get_by_label(&self, id: &ChatId) -> Result<Chat, StoreError> {
         let what = format!("chat {id}");
         match self
             .records
@@ -556,7 +612,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
             .write(&list::shard_label(shard), value, previous.as_deref());
         if let Some(cached) = self.cached().filter(|cached| cached.shard == shard) {
             self.set_cached(match &written {
-                Ok(hash) => Some(list::Newest {
+                Ok(hash) => Some(hints::Newest {
                     hash: hash.clone(),
                     ..cached
                 }),
@@ -589,7 +645,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
             if !page.chats.is_empty() {
                 let next = older.next().map(|_| shard);
                 if before.is_none() {
-                    self.set_cached(page.stored.clone().map(|hash| list::Newest {
+                    self.set_cached(page.stored.clone().map(|hash| hints::Newest {
                         shard,
                         hash,
                         older: next.is_some(),
@@ -608,7 +664,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
     }
 
     /// The cached newest shard, if its object reads back whole and lists a chat.
-    fn cached_page(&self, newest: list::Newest) -> Option<list::ListPage> {
+    fn cached_page(&self, newest: hints::Newest) -> Option<list::ListPage> {
         let shard: list::Shard =
             crate::store::read_object(self.host, self.store_id, &newest.hash).ok()?;
         (!shard.chats.is_empty()).then(|| list::ListPage {
@@ -652,6 +708,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
         let mut listed = self.load_shard(shard)?;
         listed.remove(id);
         self.save_shard(shard, &mut listed)?;
+        self.forget_open(id);
         self.records.remove(&id.label())?;
         if listed.chats.is_empty() {
             let mut index = self.load_index()?;
@@ -807,6 +864,6 @@ impl<'a, H: Host> ChatStore<'a, H> {
 }
 
 #[cfg(test)]
-mod list_tests;
+mod hints_tests;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,5 @@
-//! The list cache in the actor state: one host call for the newest page, and never a
-//! page that differs from what the store says.
+//! The hints in the actor state: one host call for the newest page of the list and for
+//! the chat being used, and never a read that differs from what the store says.
 
 use super::tests::new_chat;
 use super::*;
@@ -24,8 +24,8 @@ fn id(n: u64) -> ChatId {
 fn the_newest_page_costs_one_call_at_1_50_and_500_chats_once_cached() {
     for total in [1u64, 50, 500] {
         let host = FakeHost::new();
-        let cache = list::ListCache::default();
-        let store = ChatStore::with_list_cache(&host, "s", &cache);
+        let cache = hints::Hints::default();
+        let store = ChatStore::with_hints(&host, "s", &cache);
         for _ in 0..total {
             store.create(new_chat()).unwrap();
         }
@@ -49,8 +49,8 @@ fn the_newest_page_costs_one_call_at_1_50_and_500_chats_once_cached() {
 #[test]
 fn the_cached_page_follows_every_change_of_the_list() {
     let host = FakeHost::new();
-    let cache = list::ListCache::default();
-    let store = ChatStore::with_list_cache(&host, "s", &cache);
+    let cache = hints::Hints::default();
+    let store = ChatStore::with_hints(&host, "s", &cache);
     let check = |what: &str| {
         assert_eq!(store.list(None).unwrap(), truth(&host), "after {what}");
         assert_eq!(
@@ -104,18 +104,18 @@ fn the_cached_page_follows_every_change_of_the_list() {
 #[test]
 fn a_write_that_fails_forgets_the_cache_and_the_list_stays_true() {
     let host = FakeHost::new();
-    let cache = list::ListCache::default();
-    let store = ChatStore::with_list_cache(&host, "s", &cache);
+    let cache = hints::Hints::default();
+    let store = ChatStore::with_hints(&host, "s", &cache);
     let chat = store.create(new_chat()).unwrap();
     store.list(None).unwrap();
-    assert!(!cache.is_empty());
+    assert!(cache.list().is_some());
     let mut renamed = chat.clone();
     renamed.title = "Never acknowledged".into();
     host.fail_writes.set(true);
     assert!(store.relist(&renamed).is_err());
     host.fail_writes.set(false);
     assert!(
-        cache.is_empty(),
+        cache.list().is_none(),
         "a failed write of the newest shard forgets it"
     );
     assert_eq!(store.list(None).unwrap(), truth(&host));
@@ -125,11 +125,11 @@ fn a_write_that_fails_forgets_the_cache_and_the_list_stays_true() {
 #[test]
 fn a_cached_hash_that_does_not_read_back_sends_the_list_the_long_way() {
     let host = FakeHost::new();
-    let cache = list::ListCache::default();
-    let store = ChatStore::with_list_cache(&host, "s", &cache);
+    let cache = hints::Hints::default();
+    let store = ChatStore::with_hints(&host, "s", &cache);
     store.create(new_chat()).unwrap();
     store.list(None).unwrap();
-    cache.set(Some(list::Newest {
+    cache.set_list(Some(hints::Newest {
         shard: 0,
         hash: "0".repeat(40),
         older: false,
@@ -138,4 +138,79 @@ fn a_cached_hash_that_does_not_read_back_sends_the_list_the_long_way() {
     assert_eq!(page, truth(&host));
     assert_eq!(calls, 5, "the missing object, then the index and the shard");
     assert_eq!(calls_of(&host, || store.list(None).unwrap()).1, 1);
+}
+
+#[test]
+fn the_chat_being_used_is_one_call_to_read_and_another_chat_two() {
+    let host = FakeHost::new();
+    let hints = hints::Hints::default();
+    let store = ChatStore::with_hints(&host, "s", &hints);
+    let used = store.create(new_chat()).unwrap();
+    let other = store.create(new_chat()).unwrap();
+    let (_, _, used) = store.append(used, Role::User, "hi".into(), None).unwrap();
+    let (read, calls) = calls_of(&host, || store.get(&used.id).unwrap());
+    assert_eq!((read, calls), (used.clone(), 1));
+    // Another chat takes the long way, and is then the one named.
+    let (read, calls) = calls_of(&host, || store.get(&other.id).unwrap());
+    assert_eq!((read.id, calls), (other.id.clone(), 2));
+    assert_eq!(calls_of(&host, || store.get(&other.id).unwrap()).1, 1);
+    // Every version read through the hint is the one the store holds.
+    let (_, _, used) = store
+        .append(
+            store.get(&used.id).unwrap(),
+            Role::User,
+            "again".into(),
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        store.get(&used.id).unwrap(),
+        ChatStore::new(&host, "s").get(&used.id).unwrap()
+    );
+    assert_eq!(used.message_count, 2);
+}
+
+#[test]
+fn a_chat_write_that_fails_or_a_delete_forgets_its_version() {
+    let host = FakeHost::new();
+    let hints = hints::Hints::default();
+    let store = ChatStore::with_hints(&host, "s", &hints);
+    let chat = store.create(new_chat()).unwrap();
+    assert!(hints.open().is_some());
+    let mut renamed = chat.clone();
+    renamed.title = "Never acknowledged".into();
+    host.fail_writes.set(true);
+    assert!(store.update(renamed).is_err());
+    host.fail_writes.set(false);
+    assert!(hints.open().is_none());
+    let read = store.get(&chat.id).unwrap();
+    assert_eq!(read, ChatStore::new(&host, "s").get(&chat.id).unwrap());
+    assert_eq!(read.title, chat.title);
+    assert!(hints.open().is_some(), "read the long way, and named again");
+    store.delete(&chat.id).unwrap();
+    assert!(hints.open().is_none());
+    assert!(matches!(
+        store.get(&chat.id),
+        Err(StoreError::ChatNotFound(_))
+    ));
+}
+
+#[test]
+fn a_named_version_that_does_not_read_back_sends_the_read_the_long_way() {
+    let host = FakeHost::new();
+    let hints = hints::Hints::default();
+    let store = ChatStore::with_hints(&host, "s", &hints);
+    let chat = store.create(new_chat()).unwrap();
+    let other = store.create(new_chat()).unwrap();
+    // A hint naming another chat's record must not pass for this one.
+    hints.set_open(Some(hints::Open {
+        chat: chat.id.clone(),
+        hash: other.stored.clone().unwrap(),
+    }));
+    assert_eq!(store.get(&chat.id).unwrap().id, chat.id);
+    hints.set_open(Some(hints::Open {
+        chat: chat.id.clone(),
+        hash: "0".repeat(40),
+    }));
+    assert_eq!(store.get(&chat.id).unwrap(), chat);
 }
