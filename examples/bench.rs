@@ -1,13 +1,15 @@
 //! The benchmark (`scripts/bench`): the packaged actor and a floor actor (the least an
-//! actor can do: `--features floor`, `GET /bytes?n=N`) on one real theater-server with
-//! a temporary THEATER_HOME, a fake OpenAI-compatible provider, all on 127.0.0.1.
-//! Every route is compared with the floor returning the same number of bytes.
+//! actor can do: `--features floor`, `GET /bytes?n=N`, and `POST /write?n=N`, one
+//! durable write) on one real theater-server with a temporary THEATER_HOME, a fake
+//! OpenAI-compatible provider, all on 127.0.0.1. Every route is compared with the floor
+//! returning the same number of bytes; posting also with the floor's durable write.
 //!
 //! Measures: component sizes; start time (empty store, 10,000 messages); p50/p99 and the
 //! ratio to the floor of each route (search at 10,000 messages and at 500 chats too); host calls per request (counted in the actor's
 //! event chain); scaling with history (10, 1,000, 10,000 messages) and chats (1, 50,
 //! 500); throughput at 1 and 8 clients; the actor state's size; theater-server RSS
-//! growth for 1,000 posts + 400 page reads; log bytes per request; what a worker costs.
+//! growth for 1,000 posts + 400 page reads, and the floor's for the same bytes on a
+//! server of its own; log bytes per request; what a worker costs.
 //! Prints tables and writes `bench.json` (and `bench.png` when gnuplot is there) to the
 //! output folder. Not a test: nothing here fails on a number.
 
@@ -115,10 +117,13 @@ impl Bench {
         });
     }
 
-    /// Store calls of one request, counted in the actor's event chain (two events per
-    /// call: the call and its result), between its `handle-request` events.
+    /// Store calls of one request in the steady state (the same request made just
+    /// before, so the state's hints name what it reads), counted in the counting
+    /// actor's event chain (two events per call: the call and its result), between its
+    /// `handle-request` events.
     fn store_calls(&self, method: &str, path: &str, body: Option<Value>) -> Option<usize> {
         let (actor, client) = self.counter.as_ref()?;
+        client.call(method, path, body.clone());
         client.call(method, path, body);
         client.call("GET", "/api/health", None);
         let out = self.theater.cli(&[
@@ -154,13 +159,25 @@ impl Bench {
         None
     }
 
-    /// Starts a fresh counting actor on the store "bench" (stopping the last one).
+    /// Starts a fresh counting actor (stopping the last one) on a copy of the store
+    /// "bench": one store has one actor, whose state's hints no other actor's writes
+    /// may overtake (README, "One actor per store").
     fn recount(&mut self) {
         if let Some((id, _)) = self.counter.take() {
             self.theater.stop_actor(&id);
         }
+        let stores = self.theater.home.join("store");
+        let copy = stores.join("bench-count");
+        let _ = std::fs::remove_dir_all(&copy);
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(stores.join("bench"))
+            .arg(&copy)
+            .status()
+            .unwrap();
+        assert!(status.success(), "copying the store for the counting actor");
         let manifest = self.manifest.clone();
-        let (id, port, _) = start_timed(&mut self.theater, &manifest, "bench");
+        let (id, port, _) = start_timed(&mut self.theater, &manifest, "bench-count");
         self.counter = Some((id, Client::new(port)));
     }
 
