@@ -34,13 +34,7 @@ pub fn edit<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result<
             chat.id
         )));
     }
-    let depth = store.depth_on_branch(&chat, &target).map_err(|_| {
-        ApiError::new(
-            409,
-            "not_on_branch",
-            format!("message {target} is not on the branch shown; switch to it first"),
-        )
-    })?;
+    let depth = store.depth_on_branch(&chat, &target)?;
     let (id, message, chat) = store.add_sibling(
         chat,
         (&target, original.parent.as_ref(), depth),
@@ -90,13 +84,7 @@ pub fn fork<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result<
             chat.id
         )));
     }
-    let depth = store.depth_on_branch(&chat, &target).map_err(|_| {
-        ApiError::new(
-            409,
-            "not_on_branch",
-            format!("message {target} is not on the branch shown; switch to it first"),
-        )
-    })?;
+    let depth = store.depth_on_branch(&chat, &target)?;
     let mut lineage = vec![chat.id.clone()];
     lineage.extend(chat.lineage.iter().cloned());
     if lineage.len() > MAX_LINEAGE {

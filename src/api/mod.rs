@@ -283,6 +283,7 @@ impl From<StoreError> for ApiError {
                 ApiError::not_found(error.to_string())
             }
             StoreError::WrongChat { .. } => ApiError::bad_request(error.to_string()),
+            StoreError::NotOnBranch(_) => ApiError::new(409, "not_on_branch", error.to_string()),
             StoreError::Refused(_) => ApiError::new(409, "branch_refused", error.to_string()),
             StoreError::Corrupt { .. } => ApiError::new(500, "storage_corrupt", error.to_string()),
             StoreError::Host(_) => ApiError::new(500, "storage_failed", error.to_string()),

@@ -85,13 +85,7 @@ fn regenerated<H: Host>(
             chat.id
         )));
     }
-    let depth = store.depth_on_branch(chat, &id).map_err(|_| {
-        ApiError::new(
-            409,
-            "not_on_branch",
-            format!("message {id} is not on the branch shown; switch to it first"),
-        )
-    })?;
+    let depth = store.depth_on_branch(chat, &id)?;
     Ok(Some((id, depth)))
 }
 

@@ -324,6 +324,8 @@ pub enum StoreError {
     MessageNotFound(MessageId),
     #[error("message {message} does not belong to chat {chat}")]
     WrongChat { message: MessageId, chat: ChatId },
+    #[error("message {0} is not on the branch shown; switch to it first")]
+    NotOnBranch(MessageId),
     #[error("{0}")]
     Refused(String),
     #[error("stored {what} is unreadable: {detail}")]

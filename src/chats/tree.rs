@@ -277,7 +277,8 @@ impl<H: Host> ChatStore<'_, H> {
     }
 
     /// How deep `target` is on the chat's current branch (1 for a first message),
-    /// reading back from the head a window at a time.
+    /// reading back from the head a window at a time; [`StoreError::NotOnBranch`] when
+    /// it is not on it (a failed read is that failure, not this).
     pub fn depth_on_branch(&self, chat: &Chat, target: &MessageId) -> Result<u64, StoreError> {
         let mut before: Option<MessageId> = None;
         let mut seen = 0usize;
@@ -296,10 +297,7 @@ impl<H: Host> ChatStore<'_, H> {
             newest = newest.saturating_sub(len);
             before = page.messages.first().map(|(id, _)| id.clone());
         }
-        Err(StoreError::WrongChat {
-            message: target.clone(),
-            chat: chat.id.clone(),
-        })
+        Err(StoreError::NotOnBranch(target.clone()))
     }
 }
 
