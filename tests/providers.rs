@@ -278,6 +278,28 @@ fn assert_reply(
 }
 
 impl Rig {
+    /// Asks for a reply and checks it came: done, the chat's `count`th message, with
+    /// its text, who wrote it, its tokens and their cost (`(tokens, prices)`).
+    fn answers(
+        &self,
+        chat: &str,
+        count: usize,
+        who: (&str, &str),
+        text: &str,
+        (tokens, prices): ((u64, u64), (f64, f64)),
+    ) -> (Value, Vec<Value>) {
+        let done = self.reply(chat);
+        assert_eq!(done["status"], "done", "{done}");
+        let messages = self.messages(chat);
+        assert_eq!(
+            messages.len(),
+            count,
+            "no reply stored by a failure: {messages:?}"
+        );
+        assert_reply(&messages[count - 1], who, text, tokens, prices);
+        (done, messages)
+    }
+
     /// Gives the chat a system prompt, temperature and reply length.
     fn set_settings(&self, chat: &str, temperature: f64) {
         let view = self.call(
@@ -320,16 +342,12 @@ fn anthropic_answers_and_fails_the_way_the_messages_api_does() {
     let rig = Rig::start();
     let chat = rig.chat("anthropic", "claude-sonnet-4-5");
     rig.say(&chat, "Hello Claude");
-    let done = rig.reply(&chat);
-    assert_eq!(done["status"], "done", "{done}");
-    let messages = rig.messages(&chat);
-    assert_eq!(messages.len(), 2, "{messages:?}");
-    assert_reply(
-        &messages[1],
+    let (done, messages) = rig.answers(
+        &chat,
+        2,
         ("anthropic", "claude-sonnet-4-5"),
         "Fake Anthropic reply to: Hello Claude",
-        ANTHROPIC_USAGE,
-        SONNET,
+        (ANTHROPIC_USAGE, SONNET),
     );
     assert_eq!(done["message"], messages[1]["id"], "{done}");
 
@@ -396,20 +414,12 @@ fn anthropic_answers_and_fails_the_way_the_messages_api_does() {
     // The next reply works, with the chat's settings, and the whole conversation was
     // sent, alternating.
     rig.set_settings(&chat, 0.3);
-    let done = rig.reply(&chat);
-    assert_eq!(done["status"], "done", "{done}");
-    let messages = rig.messages(&chat);
-    assert_eq!(
-        messages.len(),
+    rig.answers(
+        &chat,
         4,
-        "no reply stored by a failure: {messages:?}"
-    );
-    assert_reply(
-        &messages[3],
         ("anthropic", "claude-sonnet-4-5"),
         &format!("Fake Anthropic reply to: {question}"),
-        ANTHROPIC_USAGE,
-        SONNET,
+        (ANTHROPIC_USAGE, SONNET),
     );
     let sent = rig.anthropic.last().body;
     assert_eq!(
@@ -440,16 +450,12 @@ fn gemini_answers_and_fails_the_way_generate_content_does() {
     let rig = Rig::start();
     let chat = rig.chat("gemini", "gemini-2.5-flash");
     rig.say(&chat, "Hello Gemini");
-    let done = rig.reply(&chat);
-    assert_eq!(done["status"], "done", "{done}");
-    let messages = rig.messages(&chat);
-    assert_eq!(messages.len(), 2, "{messages:?}");
-    assert_reply(
-        &messages[1],
+    rig.answers(
+        &chat,
+        2,
         ("gemini", "gemini-2.5-flash"),
         "Fake Gemini reply to: Hello Gemini",
-        GEMINI_USAGE,
-        FLASH,
+        (GEMINI_USAGE, FLASH),
     );
 
     let sent = rig.gemini.requests();
@@ -497,16 +503,12 @@ fn gemini_answers_and_fails_the_way_generate_content_does() {
     rig.gemini.expect_key(GEMINI_KEY);
 
     rig.set_settings(&chat, 1.5);
-    let done = rig.reply(&chat);
-    assert_eq!(done["status"], "done", "{done}");
-    let messages = rig.messages(&chat);
-    assert_eq!(messages.len(), 4, "{messages:?}");
-    assert_reply(
-        &messages[3],
+    rig.answers(
+        &chat,
+        4,
         ("gemini", "gemini-2.5-flash"),
         &format!("Fake Gemini reply to: {question}"),
-        GEMINI_USAGE,
-        FLASH,
+        (GEMINI_USAGE, FLASH),
     );
     let sent = rig.gemini.last().body;
     assert_eq!(
@@ -555,16 +557,12 @@ fn openrouter_answers_and_fails_the_way_its_api_does() {
     let model = "anthropic/claude-sonnet-4.5";
     let chat = rig.chat("openrouter", model);
     rig.say(&chat, "Hello OpenRouter");
-    let done = rig.reply(&chat);
-    assert_eq!(done["status"], "done", "{done}");
-    let messages = rig.messages(&chat);
-    assert_eq!(messages.len(), 2, "{messages:?}");
-    assert_reply(
-        &messages[1],
+    rig.answers(
+        &chat,
+        2,
         ("openrouter", model),
         "Fake OpenRouter reply to: Hello OpenRouter",
-        OPENROUTER_USAGE,
-        SONNET,
+        (OPENROUTER_USAGE, SONNET),
     );
 
     let sent = rig.openrouter.requests();
@@ -629,16 +627,12 @@ fn openrouter_answers_and_fails_the_way_its_api_does() {
     rig.openrouter.expect_key(OPENROUTER_KEY);
 
     rig.set_settings(&chat, 0.7);
-    let done = rig.reply(&chat);
-    assert_eq!(done["status"], "done", "{done}");
-    let messages = rig.messages(&chat);
-    assert_eq!(messages.len(), 4, "{messages:?}");
-    assert_reply(
-        &messages[3],
+    rig.answers(
+        &chat,
+        4,
         ("openrouter", model),
         &format!("Fake OpenRouter reply to: {question}"),
-        OPENROUTER_USAGE,
-        SONNET,
+        (OPENROUTER_USAGE, SONNET),
     );
     rig.assert_chat_spent(&chat, OPENROUTER_USAGE, SONNET);
     let sent = rig.openrouter.last().body;
