@@ -354,15 +354,8 @@ mod tests {
         }
         let report = recover(&host, "s").unwrap();
         assert_eq!(report.chats, 2);
-        let listed: Vec<_> = store
-            .list(None)
-            .unwrap()
-            .chats
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
         assert_eq!(
-            listed,
+            crate::chats::tests::listed(&store),
             [ChatId::parse("c3").unwrap(), ChatId::parse("c1").unwrap()]
         );
         // c2 was not listed: the old version had deleted it, and its record goes now.

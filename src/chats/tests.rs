@@ -13,6 +13,12 @@ pub(super) fn new_chat() -> NewChat {
     }
 }
 
+/// The ids on the newest page of the list, newest first.
+pub(super) fn listed(store: &ChatStore<'_, FakeHost>) -> Vec<ChatId> {
+    let page = store.list(None).unwrap();
+    page.chats.into_iter().map(|c| c.id).collect()
+}
+
 #[test]
 fn ids_parse_strictly() {
     assert!(ChatId::parse("c1").is_some());
@@ -41,13 +47,7 @@ fn ids_are_never_reused_after_delete() {
         store.get(&second.id),
         Err(StoreError::ChatNotFound(_))
     ));
-    let listed: Vec<_> = store
-        .list(None)
-        .unwrap()
-        .chats
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+    let listed = listed(&store);
     assert_eq!(listed.len(), 2);
     assert!(!listed.contains(&second.id));
 }
@@ -63,14 +63,7 @@ fn the_list_is_newest_first_and_posting_does_not_reorder_it() {
     store
         .append(old.clone(), Role::User, "bump".into(), None)
         .unwrap();
-    let order: Vec<_> = store
-        .list(None)
-        .unwrap()
-        .chats
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
-    assert_eq!(order, vec![new.id, old.id]);
+    assert_eq!(listed(&store), vec![new.id, old.id]);
 }
 
 #[test]
