@@ -5,7 +5,7 @@ use super::tests::new_chat;
 use super::*;
 use crate::port::fake::FakeHost;
 
-/// The newest page as the store says it is, read without any cache.
+/// The newest page as the store says it is, read without any hints.
 fn truth(host: &FakeHost) -> list::ListPage {
     ChatStore::new(host, "s").list(None).unwrap()
 }
@@ -24,8 +24,8 @@ fn id(n: u64) -> ChatId {
 fn the_newest_page_costs_one_call_at_1_50_and_500_chats_once_cached() {
     for total in [1u64, 50, 500] {
         let host = FakeHost::new();
-        let cache = hints::Hints::default();
-        let store = ChatStore::with_hints(&host, "s", &cache);
+        let hints = hints::Hints::default();
+        let store = ChatStore::with_hints(&host, "s", &hints);
         for _ in 0..total {
             store.create(new_chat()).unwrap();
         }
@@ -37,7 +37,7 @@ fn the_newest_page_costs_one_call_at_1_50_and_500_chats_once_cached() {
                 assert_eq!(calls, 1, "{total} chats, list {round}");
             }
         }
-        // Older pages take the long way and leave the cache alone.
+        // Older pages take the long way and leave the hints alone.
         if let Some(next) = store.list(None).unwrap().next {
             let (_, calls) = calls_of(&host, || store.list(Some(next)).unwrap());
             assert_eq!(calls, 4);
@@ -49,8 +49,8 @@ fn the_newest_page_costs_one_call_at_1_50_and_500_chats_once_cached() {
 #[test]
 fn the_cached_page_follows_every_change_of_the_list() {
     let host = FakeHost::new();
-    let cache = hints::Hints::default();
-    let store = ChatStore::with_hints(&host, "s", &cache);
+    let hints = hints::Hints::default();
+    let store = ChatStore::with_hints(&host, "s", &hints);
     let check = |what: &str| {
         assert_eq!(store.list(None).unwrap(), truth(&host), "after {what}");
         assert_eq!(
@@ -104,18 +104,18 @@ fn the_cached_page_follows_every_change_of_the_list() {
 #[test]
 fn a_write_that_fails_forgets_the_cache_and_the_list_stays_true() {
     let host = FakeHost::new();
-    let cache = hints::Hints::default();
-    let store = ChatStore::with_hints(&host, "s", &cache);
+    let hints = hints::Hints::default();
+    let store = ChatStore::with_hints(&host, "s", &hints);
     let chat = store.create(new_chat()).unwrap();
     store.list(None).unwrap();
-    assert!(cache.list().is_some());
+    assert!(hints.list().is_some());
     let mut renamed = chat.clone();
     renamed.title = "Never acknowledged".into();
     host.fail_writes.set(true);
     assert!(store.relist(&renamed).is_err());
     host.fail_writes.set(false);
     assert!(
-        cache.list().is_none(),
+        hints.list().is_none(),
         "a failed write of the newest shard forgets it"
     );
     assert_eq!(store.list(None).unwrap(), truth(&host));
@@ -125,11 +125,11 @@ fn a_write_that_fails_forgets_the_cache_and_the_list_stays_true() {
 #[test]
 fn a_cached_hash_that_does_not_read_back_sends_the_list_the_long_way() {
     let host = FakeHost::new();
-    let cache = hints::Hints::default();
-    let store = ChatStore::with_hints(&host, "s", &cache);
+    let hints = hints::Hints::default();
+    let store = ChatStore::with_hints(&host, "s", &hints);
     store.create(new_chat()).unwrap();
     store.list(None).unwrap();
-    cache.set_list(Some(hints::Newest {
+    hints.set_list(Some(hints::Newest {
         shard: 0,
         hash: "0".repeat(40),
         older: false,

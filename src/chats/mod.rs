@@ -394,11 +394,11 @@ impl<'a, H: Host> ChatStore<'a, H> {
         }
     }
 
-    fn cached(&self) -> Option<hints::Newest> {
+    fn list_hint(&self) -> Option<hints::Newest> {
         self.hints.and_then(hints::Hints::list)
     }
 
-    fn set_cached(&self, value: Option<hints::Newest>) {
+    fn set_list_hint(&self, value: Option<hints::Newest>) {
         if let Some(hints) = self.hints {
             hints.set_list(value);
         }
@@ -454,7 +454,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
         // The newest shard stays cached while it stays the newest; a failed write may
         // or may not have landed, so it forgets.
         let newest = index.shards.last().copied();
-        self.set_cached(match (&written, self.cached()) {
+        self.set_list_hint(match (&written, self.list_hint()) {
             (Ok(_), Some(cached)) if Some(cached.shard) == newest => Some(hints::Newest {
                 older: index.shards.len() > 1,
                 ..cached
@@ -612,8 +612,8 @@ impl<'a, H: Host> ChatStore<'a, H> {
         let written = self
             .records
             .write(&list::shard_label(shard), value, previous.as_deref());
-        if let Some(cached) = self.cached().filter(|cached| cached.shard == shard) {
-            self.set_cached(match &written {
+        if let Some(cached) = self.list_hint().filter(|hint| hint.shard == shard) {
+            self.set_list_hint(match &written {
                 Ok(hash) => Some(hints::Newest {
                     hash: hash.clone(),
                     ..cached
@@ -626,11 +626,11 @@ impl<'a, H: Host> ChatStore<'a, H> {
     }
 
     /// A page of the chat list, newest first: the newest shard, or the newest one below
-    /// `before` (a page's `next`).
-    /// The newest page costs one host call while the state's cache holds (see [`list`]).
+    /// `before` (a page's `next`). The newest page is one host call while the state's
+    /// hint names it (see [`hints`]).
     pub fn list(&self, before: Option<u64>) -> Result<list::ListPage, StoreError> {
         if before.is_none() {
-            if let Some(page) = self.cached().and_then(|newest| self.cached_page(newest)) {
+            if let Some(page) = self.list_hint().and_then(|newest| self.cached_page(newest)) {
                 return Ok(page);
             }
         }
@@ -647,7 +647,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
             if !page.chats.is_empty() {
                 let next = older.next().map(|_| shard);
                 if before.is_none() {
-                    self.set_cached(page.stored.clone().map(|hash| hints::Newest {
+                    self.set_list_hint(page.stored.clone().map(|hash| hints::Newest {
                         shard,
                         hash,
                         older: next.is_some(),
@@ -665,7 +665,7 @@ impl<'a, H: Host> ChatStore<'a, H> {
         })
     }
 
-    /// The cached newest shard, if its object reads back whole and lists a chat.
+    /// The hinted newest shard, if its object reads back whole and lists a chat.
     fn cached_page(&self, newest: hints::Newest) -> Option<list::ListPage> {
         let shard: list::Shard =
             crate::store::read_object(self.host, self.store_id, &newest.hash).ok()?;
