@@ -316,14 +316,40 @@ fn floor_manifest(out: &Path, port: u16) -> PathBuf {
     manifest
 }
 
-/// theater-server's RSS growth and log bytes per request for 1,000 posts and 400 reads
-/// of the newest page, on a fresh server running only the chat actor; and the sizes of
-/// a post's reply and of that page.
+/// theater-server's RSS growth (MiB) over 1,000 posts to `post` (message bodies, each
+/// answered `posted`) and 400 reads of `read`, with the sizes of the last reply and page.
+fn workload(
+    theater: &Theater,
+    client: &Client,
+    (post, posted): (&str, u16),
+    read: &str,
+) -> (f64, usize, usize) {
+    let pid = theater.server_pid().unwrap();
+    let before = rss_kib(pid);
+    let mut reply_bytes = 0;
+    for i in 0..1_000 {
+        let body =
+            json!({ "content": format!("memory {i}: an ordinary message of ordinary length") });
+        let reply = client.call("POST", post, Some(body));
+        assert_eq!(reply.status, posted, "POST {post}: {}", reply.text);
+        reply_bytes = reply.text.len();
+    }
+    let mut page_bytes = 0;
+    for _ in 0..400 {
+        let page = client.call("GET", read, None);
+        assert_eq!(page.status, 200, "GET {read}");
+        page_bytes = page.text.len();
+    }
+    let growth = rss_kib(pid).saturating_sub(before) as f64 / 1024.0;
+    (growth, reply_bytes, page_bytes)
+}
+
+/// The workload on a fresh server running only the chat actor, posting to and reading
+/// the newest page of one chat; also theater-server's log bytes per request.
 fn chat_memory(manifest: &Path) -> (f64, f64, usize, usize) {
     let mut theater = Theater::start(&[("MALLOC_ARENA_MAX", "2")]);
     let (_, port, _) = start_timed(&mut theater, manifest, "memory");
     let client = Client::new(port);
-    let pid = theater.server_pid().unwrap();
     let log = theater.home.join("server.out");
     let chat = client.expect(
         201,
@@ -331,63 +357,41 @@ fn chat_memory(manifest: &Path) -> (f64, f64, usize, usize) {
         "/api/chats",
         Some(json!({ "title": "memory" })),
     );
-    let chat = chat["id"].as_str().unwrap().to_string();
-    let path = format!("/api/messages?chat={chat}");
-    let (rss_before, log_before) = (rss_kib(pid), file_len(&log));
-    let mut reply_bytes = 0;
-    for i in 0..1_000 {
-        let body =
-            json!({ "content": format!("memory {i}: an ordinary message of ordinary length") });
-        let reply = client.call("POST", &path, Some(body));
-        assert_eq!(reply.status, 201, "{}", reply.text);
-        reply_bytes = reply.text.len();
-    }
-    let mut page_bytes = 0;
-    for _ in 0..400 {
-        let page = client.call("GET", &path, None);
-        assert_eq!(page.status, 200);
-        page_bytes = page.text.len();
-    }
-    let (rss_after, log_after) = (rss_kib(pid), file_len(&log));
-    (
-        rss_after.saturating_sub(rss_before) as f64 / 1024.0,
-        log_after.saturating_sub(log_before) as f64 / 1_400.0,
-        reply_bytes,
-        page_bytes,
-    )
+    let path = format!("/api/messages?chat={}", chat["id"].as_str().unwrap());
+    let log_before = file_len(&log);
+    let (growth, reply_bytes, page_bytes) = workload(&theater, &client, (&path, 201), &path);
+    let log_per_request = file_len(&log).saturating_sub(log_before) as f64 / 1_400.0;
+    (growth, log_per_request, reply_bytes, page_bytes)
 }
 
-/// theater-server's RSS growth for 1,000 durable writes and 400 reads of these sizes
-/// done by the floor alone, on a server of its own.
+/// The workload's least on a fresh server running only the floor: each post one
+/// durable write answered with `post_reply_bytes`, each read `page_bytes`.
 fn floor_memory(out: &Path, post_reply_bytes: usize, page_bytes: usize) -> f64 {
     let mut theater = Theater::start(&[("MALLOC_ARENA_MAX", "2")]);
+    let (client, _) = start_floor(&mut theater, out);
+    let write = format!("/write?n={post_reply_bytes}");
+    let read = format!("/bytes?n={page_bytes}");
+    let (growth, _, read_bytes) = workload(&theater, &client, (&write, 200), &read);
+    assert_eq!(read_bytes, page_bytes);
+    growth
+}
+
+/// Starts the floor actor on a free port and waits until it answers.
+fn start_floor(theater: &mut Theater, out: &Path) -> (Client, u16) {
     let port = free_port();
     theater.start_actor(&floor_manifest(out, port), &json!({ "port": port }));
     let client = Client::new(port);
-    let ready = Instant::now();
-    while client
-        .try_call("GET", "/ping", None)
-        .is_none_or(|reply| reply.status != 200)
-    {
-        assert!(
-            ready.elapsed() < Duration::from_secs(30),
-            "the floor never answered"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let pid = theater.server_pid().unwrap();
-    let before = rss_kib(pid);
-    let write = format!("/write?n={post_reply_bytes}");
-    for i in 0..1_000 {
-        let body =
-            json!({ "content": format!("memory {i}: an ordinary message of ordinary length") });
-        assert_eq!(client.call("POST", &write, Some(body)).status, 200);
-    }
-    let read = format!("/bytes?n={page_bytes}");
-    for _ in 0..400 {
-        assert_eq!(client.call("GET", &read, None).text.len(), page_bytes);
-    }
-    rss_kib(pid).saturating_sub(before) as f64 / 1024.0
+    common::wait_until(
+        "the floor never answered",
+        Duration::from_secs(30),
+        || {
+            client
+                .try_call("GET", "/ping", None)
+                .is_some_and(|reply| reply.status == 200)
+        },
+        || theater.server_log(),
+    );
+    (client, port)
 }
 
 fn main() {
@@ -406,12 +410,7 @@ fn main() {
         ("OPENAI_BASE_URL", &base_url),
         ("MALLOC_ARENA_MAX", "2"),
     ]);
-    let floor_port = free_port();
-    theater.start_actor(
-        &floor_manifest(&out, floor_port),
-        &json!({ "port": floor_port }),
-    );
-    let floor = Client::new(floor_port);
+    let (floor, floor_port) = start_floor(&mut theater, &out);
     let (chat_actor, port, start_empty_ms) = start_timed(&mut theater, &manifest, "bench");
     let client = Client::new(port);
     let mut b = Bench {
