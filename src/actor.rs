@@ -442,9 +442,7 @@ mod tests {
 
     #[test]
     fn browsers_get_the_page_files_gzipped_and_only_the_page_itself_plain() {
-        let on_disk = |name: &str| {
-            std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).unwrap()
-        };
+        use crate::test_support::on_disk;
         let mut h = Harness::new();
         for (path, file) in [
             ("/", "assets/web/index.html"),

@@ -9,6 +9,11 @@ use serde_json::{json, Value};
 
 pub const WORKER: &str = "/pkg/lib/worker.wasm";
 
+/// A file of this crate, as committed.
+pub fn on_disk(path: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
 pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Read;
     let mut plain = Vec::new();
@@ -56,6 +61,18 @@ impl Harness {
             response.body = gunzip(&response.body);
         }
         response
+    }
+
+    /// A chat's JSON export (every branch), as the page downloads it.
+    pub fn export_json(&mut self, chat: &str) -> Value {
+        let response = self.raw("GET", &format!("/api/export?chat={chat}&format=json"), None);
+        assert_eq!(
+            response.status,
+            200,
+            "{:?}",
+            String::from_utf8_lossy(&response.body)
+        );
+        serde_json::from_slice(&response.body).unwrap()
     }
 
     /// A request with extra headers (the Host header is always set).

@@ -1,7 +1,7 @@
 //! The Markdown renderer's files: served like the rest of the page, and the vendored
 //! markdown-it is exactly the file README.md pins.
 
-use crate::test_support::Harness;
+use crate::test_support::{on_disk, Harness};
 
 const FILES: [(&str, &str); 2] = [
     ("/markdown.js", "assets/web/markdown.js"),
@@ -10,10 +10,6 @@ const FILES: [(&str, &str); 2] = [
         "assets/web/vendor/markdown-it.min.js",
     ),
 ];
-
-fn on_disk(path: &str) -> Vec<u8> {
-    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
-}
 
 #[test]
 fn the_markdown_scripts_are_served_like_the_page_files() {

@@ -4,7 +4,7 @@
 use crate::chats::ChatStore;
 use crate::state::ActorState;
 use crate::test_support::Harness;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// The sidebar's first page, its store calls, and the page the store itself holds.
 fn list(h: &mut Harness) -> (Vec<String>, u64) {
@@ -65,7 +65,7 @@ fn the_sidebar_costs_one_store_call_and_shows_every_change_at_once() {
     let fork_title = forked["title"].as_str().unwrap().to_string();
     assert_eq!(list(&mut h).0.first(), Some(&fork_title));
 
-    let file = export(&mut h, &first);
+    let file = h.export_json(&first);
     let (status, imported) = h.call("POST", "/api/import", Some(file));
     assert_eq!(status, 201, "{imported}");
     let imported_title = imported["title"].as_str().unwrap().to_string();
@@ -76,10 +76,4 @@ fn the_sidebar_costs_one_store_call_and_shows_every_change_at_once() {
     assert!((200..300).contains(&status));
     let (titles, calls) = list(&mut h);
     assert_eq!((titles.len(), calls), (3, 1), "{titles:?}");
-}
-
-fn export(h: &mut Harness, chat: &str) -> Value {
-    let response = h.raw("GET", &format!("/api/export?chat={chat}&format=json"), None);
-    assert_eq!(response.status, 200);
-    serde_json::from_slice(&response.body).unwrap()
 }

@@ -43,17 +43,6 @@ fn branch_ids(h: &mut Harness, chat: &str) -> Vec<String> {
         .collect()
 }
 
-fn export(h: &mut Harness, chat: &str) -> Value {
-    let response = h.raw("GET", &format!("/api/export?chat={chat}&format=json"), None);
-    assert_eq!(
-        response.status,
-        200,
-        "{:?}",
-        String::from_utf8_lossy(&response.body)
-    );
-    serde_json::from_slice(&response.body).unwrap()
-}
-
 fn import(h: &mut Harness, file: &Value) -> (u16, Value) {
     h.call("POST", "/api/import", Some(file.clone()))
 }
@@ -258,7 +247,7 @@ fn json_holds_every_message_of_every_branch_parents_first() {
 fn an_import_is_the_same_chat_under_new_ids_and_round_trips_losslessly() {
     let mut h = Harness::new();
     let chat = three_forks(&mut h);
-    let first = export(&mut h, &chat);
+    let first = h.export_json(&chat);
     let (status, imported) = import(&mut h, &first);
     assert_eq!(status, 201, "{imported}");
     let copy = imported["id"].as_str().unwrap().to_string();
@@ -271,12 +260,12 @@ fn an_import_is_the_same_chat_under_new_ids_and_round_trips_losslessly() {
 
     // export(import(export(c))) is export(c) but for the chat's id and creation time and
     // the message ids; and once more from the copy.
-    let second = export(&mut h, &copy);
+    let second = h.export_json(&copy);
     assert_eq!(normalized(&second), normalized(&first));
     assert_ne!(second["messages"][0]["id"], first["messages"][0]["id"]);
     let (status, again) = import(&mut h, &second);
     assert_eq!(status, 201, "{again}");
-    let third = export(&mut h, again["id"].as_str().unwrap());
+    let third = h.export_json(again["id"].as_str().unwrap());
     assert_eq!(normalized(&third), normalized(&first));
     assert_eq!(stored_messages(&h, &copy), 9);
 
@@ -322,7 +311,7 @@ fn an_empty_chat_and_its_settings_round_trip() {
         Some(json!({ "title": "Plans", "system": "Be brief.", "temperature": 0.3, "max_tokens": 100 })),
     );
     assert_eq!(status, 201, "{chat}");
-    let file = export(&mut h, chat["id"].as_str().unwrap());
+    let file = h.export_json(chat["id"].as_str().unwrap());
     assert_eq!(file["messages"], json!([]));
     assert!(file.get("head").is_none());
     let (status, copy) = import(&mut h, &file);
@@ -330,12 +319,12 @@ fn an_empty_chat_and_its_settings_round_trip() {
     assert_eq!(copy["settings"], chat["settings"]);
     assert_eq!(copy["title"], "Plans");
     assert_eq!(
-        normalized(&export(&mut h, copy["id"].as_str().unwrap())),
+        normalized(&h.export_json(copy["id"].as_str().unwrap())),
         normalized(&file)
     );
     // An untitled chat stays untitled: its first message names it.
     let untitled = h.new_chat();
-    let file = export(&mut h, &untitled);
+    let file = h.export_json(&untitled);
     let (_, copy) = import(&mut h, &file);
     let copy = copy["id"].as_str().unwrap().to_string();
     h.say(&copy, "Named by this");
@@ -349,7 +338,7 @@ fn an_empty_chat_and_its_settings_round_trip() {
 fn a_bad_file_says_what_is_wrong_and_stores_nothing() {
     let mut h = Harness::new();
     let chat = three_forks(&mut h);
-    let good = export(&mut h, &chat);
+    let good = h.export_json(&chat);
     let second_id = good["messages"][1]["id"].clone();
     type Change = Box<dyn Fn(&mut Value)>;
     let cases: Vec<(Change, u16, &str)> = vec![
@@ -545,7 +534,7 @@ fn exports_and_imports_cost_bounded_host_calls() {
     // 100 messages on one branch: the chat record (1: the state names it) and one
     // object per window (33).
     let calls = h.host.calls.get();
-    let file = export(&mut h, &chat);
+    let file = h.export_json(&chat);
     assert_eq!(file["messages"].as_array().unwrap().len(), 100);
     assert_eq!(h.host.calls.get() - calls, 1 + 4);
     // Markdown reads the branch a page of 200 at a time: the same objects, plus the one
@@ -578,7 +567,7 @@ fn exports_and_imports_cost_bounded_host_calls() {
         .map(|p| p["children"].as_array().unwrap().len())
         .sum();
     let calls = h.host.calls.get();
-    export(&mut h, &forked);
+    h.export_json(&forked);
     assert!(h.host.calls.get() - calls <= (2 + 1 + 2 * branches) as u64);
 }
 
@@ -648,7 +637,7 @@ fn a_kill_at_any_write_of_an_import_leaves_it_whole_or_not_at_all() {
     };
     let mut clean = Harness::new();
     let chat = source(&mut clean);
-    let file = export(&mut clean, &chat);
+    let file = clean.export_json(&chat);
     let shown = clean.messages(&chat);
     let writes = clean.host.writes.get();
     assert_eq!(import(&mut clean, &file).0, 201);
@@ -660,7 +649,7 @@ fn a_kill_at_any_write_of_an_import_leaves_it_whole_or_not_at_all() {
             let what = format!("import killed at its write {k} ({tear:?})");
             let mut h = Harness::new();
             let chat = source(&mut h);
-            assert_eq!(export(&mut h, &chat), file, "the same chat, the same file");
+            assert_eq!(h.export_json(&chat), file, "the same chat, the same file");
             h.host.crash_at(h.host.writes.get() + k, tear);
             let (status, _) = import(&mut h, &file);
             h.host.end_of_request();
@@ -686,7 +675,7 @@ fn a_kill_at_any_write_of_an_import_leaves_it_whole_or_not_at_all() {
             // An import that is there is all there: the same chat under new ids.
             for id in ids.iter().filter(|id| **id != chat) {
                 assert_eq!(
-                    normalized(&export(&mut after, id)),
+                    normalized(&after.export_json(id)),
                     normalized(&file),
                     "{what}"
                 );
@@ -700,7 +689,7 @@ fn a_kill_at_any_write_of_an_import_leaves_it_whole_or_not_at_all() {
             let again = again["id"].as_str().unwrap().to_string();
             assert!(!ids.contains(&again), "{what}: {again} handed out again");
             assert_eq!(
-                normalized(&export(&mut after, &again)),
+                normalized(&after.export_json(&again)),
                 normalized(&file),
                 "{what}"
             );
