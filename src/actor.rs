@@ -49,9 +49,15 @@ pub fn init<H: Host>(
         Some(overlay) => {
             Catalog::with_overlay(Some(overlay))
                 .map_err(|error| InitError::Catalog(error.to_string()))?;
-            // As a JSON string, so a read that comes back short is seen and read again
-            // (`store::read_object`).
-            let stored = serde_json::to_vec(overlay).unwrap_or_default();
+            // As JSON, so a read that comes back short is seen and read again
+            // (`store::read_object`), and stamped with the time, so that a start never
+            // stores the same bytes as one a kill tore (the store would keep the torn
+            // file: it skips a write whose hash it has).
+            let stored = serde_json::to_vec(&crate::catalog::StoredOverlay {
+                toml: overlay.to_string(),
+                stored_at: host.now_ms(),
+            })
+            .unwrap_or_default();
             Some(
                 host.store_put(&config.store_id, &stored)
                     .map_err(InitError::Store)?,

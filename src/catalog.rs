@@ -2,7 +2,7 @@
 //! user's additions and overrides from the init state (`"catalog"`, same format), so
 //! models and prices change without a rebuild.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 const CATALOG_TOML: &str = include_str!("../assets/models.toml");
@@ -72,6 +72,14 @@ struct ProviderOverlay {
     max_temperature: Option<f64>,
     #[serde(default)]
     models: Vec<ModelEntry>,
+}
+
+/// The init state's overlay as the store keeps it (its hash is in the actor state).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredOverlay {
+    pub toml: String,
+    /// When it was stored: each start writes new bytes.
+    pub stored_at: u64,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]

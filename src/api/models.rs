@@ -16,8 +16,13 @@ pub(crate) fn catalog<H: Host>(host: &H, state: &ActorState) -> Result<Catalog, 
     let overlay = match &state.catalog {
         None => None,
         Some(hash) => Some(
-            crate::store::read_object::<_, String>(host, &state.config.store_id, hash)
-                .map_err(|e| ApiError::new(500, "storage_failed", e.to_string()))?,
+            crate::store::read_object::<_, crate::catalog::StoredOverlay>(
+                host,
+                &state.config.store_id,
+                hash,
+            )
+            .map_err(|e| ApiError::new(500, "storage_failed", e.to_string()))?
+            .toml,
         ),
     };
     Catalog::with_overlay(overlay.as_deref())

@@ -317,3 +317,30 @@ fn providers_list_windows_prices_and_temperature_ranges_without_keys() {
         .contains("test-anthropic-key-never-shown"));
     assert!(!providers.to_string().contains("null"));
 }
+
+#[test]
+fn a_catalog_overlay_a_kill_tore_does_not_outlive_the_next_start() {
+    let overlay =
+        "[[providers]]\nid = \"openai\"\nmodels = [\n  { id = \"local\", name = \"Local\" },\n]\n";
+    let init = json!({ "store_id": "t", "catalog": overlay }).to_string();
+    let h = Harness::with_init(&init);
+    // The server is killed while the overlay's object is still being written.
+    let hash = h.state.catalog.clone().unwrap();
+    if let Some(bytes) = h
+        .host
+        .content
+        .borrow_mut()
+        .get_mut("t")
+        .unwrap()
+        .get_mut(&hash)
+    {
+        bytes.truncate(bytes.len() / 2);
+    }
+    let host = h.host.restarted();
+    let state = crate::actor::init(&host, Some(init.as_bytes()), "5f0c6d2e-actor").unwrap();
+    assert_ne!(state.catalog, Some(hash), "the next start stores new bytes");
+    let mut h = Harness { host, state };
+    let (status, providers) = h.call("GET", "/api/providers", None);
+    assert_eq!(status, 200, "{providers}");
+    assert!(providers.to_string().contains("\"local\""), "{providers}");
+}
