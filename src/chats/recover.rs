@@ -115,6 +115,9 @@ pub fn recover<H: Host>(host: &H, store_id: &str) -> Result<Report, StoreError> 
             Ok(Some(loaded)) => {
                 if loaded.from_backup {
                     records.restore_primary(&label, &loaded.hash)?;
+                    repairs.push(format!(
+                        "page {number} of the chat list was torn; its previous version is back"
+                    ));
                 }
                 list::Shard {
                     stored: Some(loaded.hash),
@@ -297,6 +300,35 @@ mod tests {
         assert_eq!(report.chats, 2);
         assert!(report.repairs.is_empty(), "{:?}", report.repairs);
         assert_eq!(report.summary("s"), "chat: store \"s\" holds 2 chats");
+    }
+
+    #[test]
+    fn a_torn_page_of_the_list_is_put_back_and_said() {
+        let host = FakeHost::new();
+        let store = ChatStore::new(&host, "s");
+        let first = store.create(new_chat()).unwrap();
+        let mut renamed = store.create(new_chat()).unwrap();
+        renamed.title = "Renamed".into();
+        let renamed = store.update(renamed).unwrap();
+        store.relist(&renamed).unwrap();
+        // A kill emptied the shard's primary label; its backup names the version before.
+        host.labels
+            .borrow_mut()
+            .get_mut("s")
+            .unwrap()
+            .insert(list::shard_label(0), String::new());
+        let report = recover(&host, "s").unwrap();
+        assert!(
+            report
+                .summary("s")
+                .contains("page 0 of the chat list was torn; its previous version is back"),
+            "{}",
+            report.summary("s")
+        );
+        assert!(host.labels.borrow()["s"][&list::shard_label(0)].len() == 40);
+        let listed = crate::chats::tests::listed(&store);
+        assert_eq!(listed, [renamed.id, first.id]);
+        assert_eq!(store.list(None).unwrap().chats[0].title, "Renamed");
     }
 
     #[test]
