@@ -6,6 +6,7 @@
 #![allow(unsafe_code)]
 
 use crate::actor;
+use crate::port::cached::Cached;
 use crate::port::{self, Env, Host, HostError, ServerHandle, ServerSpec};
 use crate::state::ActorState;
 
@@ -25,6 +26,16 @@ use theater::simple::websocket_types::{MessageType, WebsocketMessage};
 use theater::simple::{environment, http_framework, random, runtime, store, supervisor, timing};
 
 struct TheaterHost;
+
+thread_local! {
+    /// The host every export uses, with the store objects of late in the instance's
+    /// memory, which Theater keeps from one call to the next (see `port::cached`).
+    static HOST: Cached<TheaterHost> = Cached::new(TheaterHost);
+}
+
+fn with_host<T>(f: impl FnOnce(&Cached<TheaterHost>) -> T) -> T {
+    HOST.with(f)
+}
 
 /// Tries to add a route while Theater 0.2.1 has not yet stored the handler just
 /// registered: `register-handler` stores it from a task it spawns and does not wait for,
@@ -169,14 +180,15 @@ struct Component;
 
 impl ActorGuest for Component {
     fn init(state: Option<Vec<u8>>, params: (String,)) -> Result<(Option<Vec<u8>>,), String> {
-        let host = TheaterHost;
-        match actor::init(&host, state.as_deref(), &params.0) {
-            Ok(state) => Ok((Some(state.encode()),)),
-            Err(error) => {
-                host.log(&format!("chat: init failed: {error}"));
-                Err(error.to_string())
-            }
-        }
+        with_host(
+            |host| match actor::init(host, state.as_deref(), &params.0) {
+                Ok(state) => Ok((Some(state.encode()),)),
+                Err(error) => {
+                    host.log(&format!("chat: init failed: {error}"));
+                    Err(error.to_string())
+                }
+            },
+        )
     }
 }
 
@@ -193,7 +205,7 @@ impl HttpGuest for Component {
             headers: request.headers,
             body: request.body.unwrap_or_default(),
         };
-        let response = actor::handle_request(&TheaterHost, &mut state, request);
+        let response = with_host(|host| actor::handle_request(host, &mut state, request));
         let response = HttpResponse {
             status: response.status,
             headers: response.headers,
@@ -221,7 +233,7 @@ impl HttpGuest for Component {
         params: (u64, u64, String, Option<String>),
     ) -> Result<(Option<Vec<u8>>,), String> {
         let mut state = decode(state)?;
-        actor::socket_opened(&TheaterHost, &mut state, params.1, params.3.as_deref());
+        with_host(|host| actor::socket_opened(host, &mut state, params.1, params.3.as_deref()));
         Ok((Some(state.encode()),))
     }
 
@@ -235,7 +247,9 @@ impl HttpGuest for Component {
             (MessageType::Text, Some(text)) => vec![WebsocketMessage {
                 ty: MessageType::Text,
                 data: None,
-                text: Some(actor::socket_frame(&TheaterHost, &mut state, &text)),
+                text: Some(with_host(|host| {
+                    actor::socket_frame(host, &mut state, &text)
+                })),
             }],
             _ => Vec::new(),
         };
@@ -259,7 +273,7 @@ impl MessageGuest for Component {
         params: (Vec<u8>,),
     ) -> Result<(Option<Vec<u8>>,), String> {
         let mut state = decode(state)?;
-        actor::worker_message(&TheaterHost, &mut state, &params.0);
+        with_host(|host| actor::worker_message(host, &mut state, &params.0));
         Ok((Some(state.encode()),))
     }
 
@@ -283,7 +297,7 @@ impl SupervisorGuest for Component {
             WitErrorType::UpdateComponentError => "update component error",
             WitErrorType::Paused => "paused",
         };
-        actor::child_error(&TheaterHost, &mut state, &params.0, kind);
+        with_host(|host| actor::child_error(host, &mut state, &params.0, kind));
         Ok((Some(state.encode()),))
     }
 
@@ -292,7 +306,7 @@ impl SupervisorGuest for Component {
         params: (String, Option<Vec<u8>>),
     ) -> Result<(Option<Vec<u8>>,), String> {
         let mut state = decode(state)?;
-        actor::child_exit(&TheaterHost, &mut state, &params.0);
+        with_host(|host| actor::child_exit(host, &mut state, &params.0));
         Ok((Some(state.encode()),))
     }
 }

@@ -17,7 +17,8 @@
 //! - `NAME.b`, the *backup*, names the version before it (or the same one).
 //!
 //! A write of version v+1 over v first points the backup at v (whose object is known
-//! to be whole: it was read and parsed), then stores v+1 and points the primary at it
+//! to be whole: it was read and parsed, or, when the actor holds only the bytes it
+//! stored, read back first by [`Host::confirm_stored`]), then stores v+1 and points the primary at it
 //! (one `replace-content-at-label` call). A kill at any point leaves the primary naming
 //! v or v+1, or torn; and whenever the primary is torn, or names a torn object, the
 //! backup names v, the last acknowledged version. Readers take the primary when it
@@ -41,7 +42,9 @@
 //! mid-write would have been taken from its backup, one version old.
 //!
 //! Costs: a read is two host calls (three when the primary is torn); a write is two
-//! (one for a record's first version); a removal is two.
+//! (one for a record's first version; three when the version before is one the actor
+//! stored and has not read back); a removal is two. Objects the actor holds in memory
+//! ([`crate::port::cached`]) cost no call to read.
 //!
 //! Guarantee and limit: this survives the theater-server process being killed at any
 //! moment, which is what a crash, `kill -9` or the OOM killer do. It does not survive
@@ -221,6 +224,8 @@ impl<'a, H: Host> Records<'a, H> {
             at: self.host.now_ms(),
         });
         if let Some(previous) = previous {
+            // The backup must name a version that is whole on disk, not only in a copy.
+            self.host.confirm_stored(self.store_id, previous)?;
             self.host
                 .label_set(self.store_id, &backup_label(label), previous)?;
         }
@@ -336,6 +341,46 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_backup_is_never_pointed_at_a_version_that_is_whole_only_in_memory() {
+        use crate::port::cached::Cached;
+        let host = Cached::new(FakeHost::new());
+        let records = Records::new(&host, "s");
+        let mut one = note("one");
+        let first = records.write("n", &mut one, None).unwrap();
+        // The next write comes while the last bytes of "one" are still on their way
+        // to the file: it waits for them before the backup names "one".
+        host.short_reads.set(2);
+        let calls = host.calls.get();
+        let mut two = Note {
+            text: "two".into(),
+            ..one
+        };
+        host.advance(1);
+        let second = records.write("n", &mut two, Some(&first)).unwrap();
+        assert_eq!(host.calls.get() - calls, 3 + 2);
+        assert_eq!(host.label_get("s", "n.b").unwrap(), Some(first.clone()));
+        // "two" never became whole on disk (a kill tore it): the next write is refused
+        // and both labels stay as they were, rather than the backup naming it.
+        if let Some(bytes) = host
+            .content
+            .borrow_mut()
+            .get_mut("s")
+            .unwrap()
+            .get_mut(&second)
+        {
+            bytes.truncate(bytes.len() / 2);
+        }
+        let mut three = Note {
+            text: "three".into(),
+            ..two
+        };
+        host.advance(1);
+        assert!(records.write("n", &mut three, Some(&second)).is_err());
+        assert_eq!(host.label_get("s", "n.b").unwrap(), Some(first));
+        assert_eq!(host.label_get("s", "n").unwrap(), Some(second));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! place from what the actor spawned, so a test drives the whole generation path.
 
 use crate::actor::{self, handle_request, init};
+use crate::port::cached::Cached;
 use crate::port::fake::FakeHost;
 use crate::port::{HttpRequest, HttpResponse};
 use crate::state::ActorState;
@@ -24,8 +25,11 @@ pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 pub struct Harness {
-    pub host: FakeHost,
+    /// The fake host behind the copies the real actor keeps in its memory.
+    pub host: Cached<FakeHost>,
     pub state: ActorState,
+    /// The init state it was started with, for [`Self::restart`].
+    init: String,
 }
 
 impl Harness {
@@ -46,12 +50,24 @@ impl Harness {
 
     /// An actor started with these variables in the server's environment.
     pub fn with_env(init_state: &str, env: &[(&str, &str)]) -> Self {
-        let host = FakeHost::new();
+        let host = Cached::new(FakeHost::new());
         for (name, value) in env {
             host.set_env(name, value);
         }
         let state = init(&host, Some(init_state.as_bytes()), "5f0c6d2e-actor").unwrap();
-        Self { host, state }
+        Self {
+            host,
+            state,
+            init: init_state.to_string(),
+        }
+    }
+
+    /// The server killed and started again on the same disk: the actor's memory and its
+    /// state are gone, the store is as it was left.
+    pub fn restart(&mut self) {
+        let host = Cached::new(self.host.restarted());
+        self.state = init(&host, Some(self.init.as_bytes()), "5f0c6d2e-actor").unwrap();
+        self.host = host;
     }
 
     /// A page file as a browser fetches it (taking gzip), with its body unzipped.
@@ -197,7 +213,7 @@ impl Harness {
             .cloned()
             .expect("no such worker");
         self.host.messages.borrow_mut().clear();
-        crate::worker::run(&self.host, &job).unwrap();
+        crate::worker::run(&*self.host, &job).unwrap();
         let (to, report) = self.host.messages.borrow()[0].clone();
         assert_eq!(to, "5f0c6d2e-actor", "the report goes to the chat actor");
         self.host.advance(5);

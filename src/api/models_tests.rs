@@ -336,10 +336,13 @@ fn a_catalog_overlay_a_kill_tore_does_not_outlive_the_next_start() {
     {
         bytes.truncate(bytes.len() / 2);
     }
-    let host = h.host.restarted();
-    let state = crate::actor::init(&host, Some(init.as_bytes()), "5f0c6d2e-actor").unwrap();
-    assert_ne!(state.catalog, Some(hash), "the next start stores new bytes");
-    let mut h = Harness { host, state };
+    let mut h = h;
+    h.restart();
+    assert_ne!(
+        h.state.catalog,
+        Some(hash),
+        "the next start stores new bytes"
+    );
     let (status, providers) = h.call("GET", "/api/providers", None);
     assert_eq!(status, 200, "{providers}");
     assert!(providers.to_string().contains("\"local\""), "{providers}");

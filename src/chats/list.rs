@@ -11,7 +11,8 @@
 //! The actor state keeps where the newest page is ([`super::hints`]): the newest shard,
 //! its object's hash and whether older ones exist. [`super::ChatStore`] fills it when it
 //! reads the list and keeps it true whenever it writes the index or that shard, so the
-//! first page, which every page load and every change asks for, is one host call.
+//! first page, which every page load and every change asks for, is one host call (none
+//! in the running actor once the shard's object is among its copies in memory).
 //!
 //! The list is ordered by creation, newest first, so a chat never jumps while it is
 //! used. A summary repeats the title, model and creation time of the chat's record,

@@ -9,8 +9,10 @@
 //! new chat's record and before a deleted chat's labels are removed, and
 //! [`recover`] reconciles the two at start.
 //!
-//! Costs: appending is O(1) host calls whatever the history length; reading a page of
-//! history is O(page); listing chats is O(chats).
+//! Costs: appending is a constant number of host calls whatever the history length; a
+//! page of history is one object per [`history::WINDOW_MESSAGES`] messages; a page of
+//! the chat list is one shard. In the running actor an object read or written lately
+//! costs no call at all: its host keeps copies of them ([`crate::port::cached`]).
 
 pub mod hints;
 pub mod history;

@@ -99,6 +99,13 @@ pub trait Host: Env {
     /// Stores immutable content; returns its hex content hash.
     fn store_put(&self, store_id: &str, content: &[u8]) -> Result<String, HostError>;
     fn store_get(&self, store_id: &str, hash: &str) -> Result<Vec<u8>, HostError>;
+    /// Makes sure the object `hash`, which the caller holds, is whole in the store
+    /// itself before a label is pointed at it. A host that hands out only what it read
+    /// from the store has nothing to do; [`cached::Cached`] may hold bytes the actor
+    /// stored a moment ago, and reads them back.
+    fn confirm_stored(&self, _store_id: &str, _hash: &str) -> Result<(), HostError> {
+        Ok(())
+    }
     fn label_get(&self, store_id: &str, label: &str) -> Result<Option<String>, HostError>;
     fn label_set(&self, store_id: &str, label: &str, hash: &str) -> Result<(), HostError>;
     fn label_remove(&self, store_id: &str, label: &str) -> Result<(), HostError>;
@@ -128,6 +135,8 @@ pub trait Host: Env {
     /// Unpredictable bytes (for socket tickets).
     fn random_bytes(&self, length: u32) -> Result<Vec<u8>, HostError>;
 }
+
+pub mod cached;
 
 // Also built for the fuzz targets (`fake-host` feature), which drive the whole actor.
 #[cfg(any(test, feature = "fake-host"))]
