@@ -9,7 +9,8 @@
 //! event chain); scaling with history (10, 1,000, 10,000 messages) and chats (1, 50,
 //! 500); throughput at 1 and 8 clients; the actor state's size; theater-server RSS
 //! growth for 1,000 posts + 400 page reads, and the floor's for the same bytes on a
-//! server of its own; log bytes per request; what a worker costs.
+//! server of its own; log bytes per request; what a worker costs, and the chat list
+//! while replies wait on the provider.
 //! Prints tables and writes `bench.json` (and `bench.png` when gnuplot is there) to the
 //! output folder. Not a test: nothing here fails on a number.
 
@@ -647,6 +648,65 @@ fn main() {
         "reply through a worker (instant provider): {worker_p50:.0} ms p50, {worker_p99:.0} ms p99"
     );
 
+    // The chat list while 3 replies wait on a provider that holds its answer, next to
+    // the list when idle: replies run in workers, so nothing waits for them.
+    let list = || {
+        let reply = b.client.call("GET", "/api/chats", None);
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    };
+    let (idle_p50, idle_p99) = time(WARMUP, RUNS, list);
+    fake.hold();
+    let mut waiting = Vec::new();
+    for n in 0..3 {
+        let chat = b.client.expect(
+            201,
+            "POST",
+            "/api/chats",
+            Some(json!({ "provider": "openai", "model": "fake-hold" })),
+        );
+        let chat = chat["id"].as_str().unwrap().to_string();
+        b.client.expect(
+            201,
+            "POST",
+            &format!("/api/messages?chat={chat}"),
+            Some(json!({ "content": format!("take your time ({n})") })),
+        );
+        b.client
+            .expect(202, "POST", &format!("/api/reply?chat={chat}"), None);
+        waiting.push(chat);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fake.holding() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the replies never reached the provider"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (busy_p50, busy_p99) = time(WARMUP, RUNS, list);
+    assert_eq!(
+        fake.holding(),
+        3,
+        "a reply ended while the provider held it"
+    );
+    fake.release();
+    for chat in &waiting {
+        let path = format!("/api/generation?chat={chat}");
+        loop {
+            let generation = b.client.expect(200, "GET", &path, None);
+            if generation["generation"]["status"] != "running" {
+                assert_eq!(generation["generation"]["status"], "done", "{generation}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "a released reply never ended");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    println!(
+        "GET /api/chats while 3 replies wait on the provider: {busy_p50:.2} ms p50, {busy_p99:.2} ms p99 ({:.2}x idle: {idle_p50:.2} ms p50, {idle_p99:.2} ms p99)",
+        busy_p50 / idle_p50
+    );
+
     let sizes = json!({
         "chat_wasm": file_len(&lib.join("chat.wasm")), "chat_wasm_gzip": gzip_len(&lib.join("chat.wasm")),
         "worker_wasm": file_len(&lib.join("worker.wasm")), "worker_wasm_gzip": gzip_len(&lib.join("worker.wasm")),
@@ -681,6 +741,7 @@ fn main() {
         "throughput_chats_500": rates, "scaling_state": scaling,
         "memory_1000_posts_400_reads": { "rss_growth_mib": rss_growth_mib, "log_bytes_per_request": log_per_request, "floor_same_bytes_rss_growth_mib": floor_growth_mib, "post_reply_bytes": post_reply_bytes, "page_bytes": page_bytes },
         "worker_reply_ms": { "p50": worker_p50, "p99": worker_p99 },
+        "list_while_3_replies_wait_ms": { "p50": busy_p50, "p99": busy_p99, "idle_p50": idle_p50, "idle_p99": idle_p99 },
     });
     std::fs::write(
         out.join("bench.json"),
