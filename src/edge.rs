@@ -37,24 +37,6 @@ fn with_host<T>(f: impl FnOnce(&Cached<TheaterHost>) -> T) -> T {
     HOST.with(f)
 }
 
-/// Tries to add a route while Theater 0.2.1 has not yet stored the handler just
-/// registered: `register-handler` stores it from a task it spawns and does not wait for,
-/// and `add-route` checks for it from another (theater-0.2.1
-/// `src/host/framework/http_framework.rs`, "Handler not found"). The race lost makes
-/// `init` fail and the actor never serve; a test start hit it. Each attempt is a host
-/// call that waits for its own task, by which time the registration has run.
-fn add_route(server_id: u64, path: &str, method: &str, handler: u64) -> Result<u64, String> {
-    let mut attempts = 1;
-    loop {
-        match http_framework::add_route(server_id, path, method, handler) {
-            Err(error) if error.starts_with("Handler not found") && attempts < 100 => {
-                attempts += 1;
-            }
-            result => return result,
-        }
-    }
-}
-
 fn host_error(operation: &'static str) -> impl Fn(String) -> HostError {
     move |message| HostError::new(operation, message)
 }
@@ -142,7 +124,8 @@ impl Host for TheaterHost {
         let handler =
             http_framework::register_handler("chat").map_err(host_error("register-handler"))?;
         for (method, path) in &spec.routes {
-            add_route(server_id, path, method, handler).map_err(host_error("add-route"))?;
+            port::when_stored(|| http_framework::add_route(server_id, path, method, handler))
+                .map_err(host_error("add-route"))?;
         }
         http_framework::enable_websocket(
             server_id,

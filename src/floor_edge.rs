@@ -41,9 +41,9 @@ impl ActorGuest for Floor {
         let server = http_framework::create_server(&config)?;
         let handler = http_framework::register_handler("floor")?;
         for path in ["/ping", "/bytes"] {
-            http_framework::add_route(server, path, "GET", handler)?;
+            crate::port::when_stored(|| http_framework::add_route(server, path, "GET", handler))?;
         }
-        http_framework::add_route(server, "/write", "POST", handler)?;
+        crate::port::when_stored(|| http_framework::add_route(server, "/write", "POST", handler))?;
         http_framework::start_server(server)?;
         Ok((None,))
     }

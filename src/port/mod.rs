@@ -136,8 +136,74 @@ pub trait Host: Env {
     fn random_bytes(&self, length: u32) -> Result<Vec<u8>, HostError>;
 }
 
+/// Attempts of [`when_stored`].
+pub const STORED_ATTEMPTS: u32 = 100;
+
+/// Calls `add_route` (the http-framework's `add-route`) again while Theater 0.2.1 has not
+/// yet stored the server just created or the handler just registered: `create-server` and
+/// `register-handler` each store theirs from a task they spawn and do not wait for, and
+/// `add-route` looks both up from another (theater-0.2.1
+/// `src/host/framework/http_framework.rs`, "Server not found", "Handler not found").
+/// Lost, the race makes `init` fail and the actor never serve; test starts hit both. A
+/// failed attempt adds nothing, and each attempt is a host call that waits for its own
+/// task, by which time the spawned stores have run.
+pub fn when_stored(mut add_route: impl FnMut() -> Result<u64, String>) -> Result<u64, String> {
+    let mut attempts = 1;
+    loop {
+        match add_route() {
+            Err(error)
+                if (error.starts_with("Server not found")
+                    || error.starts_with("Handler not found"))
+                    && attempts < STORED_ATTEMPTS =>
+            {
+                attempts += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
 pub mod cached;
 
 // Also built for the fuzz targets (`fake-host` feature), which drive the whole actor.
 #[cfg(any(test, feature = "fake-host"))]
 pub mod fake;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_is_added_once_the_runtime_has_stored_its_server_and_handler() {
+        let mut errors = vec!["Handler not found: 1", "Server not found: 1"];
+        let mut calls = 0;
+        let added = when_stored(|| {
+            calls += 1;
+            match errors.pop() {
+                Some(error) => Err(error.to_string()),
+                None => Ok(7),
+            }
+        });
+        assert_eq!((added, calls), (Ok(7), 3));
+    }
+
+    #[test]
+    fn other_errors_and_a_server_that_never_appears_are_reported() {
+        let mut calls = 0;
+        let bad = when_stored(|| {
+            calls += 1;
+            Err("Invalid HTTP method: BREW".to_string())
+        });
+        assert_eq!(
+            (bad, calls),
+            (Err("Invalid HTTP method: BREW".to_string()), 1)
+        );
+        let mut calls = 0;
+        let never = when_stored(|| {
+            calls += 1;
+            Err("Server not found: 9".to_string())
+        });
+        assert_eq!(never, Err("Server not found: 9".to_string()));
+        assert_eq!(calls, STORED_ATTEMPTS);
+    }
+}
