@@ -25,7 +25,7 @@
 mod common;
 
 use common::fake_openai::FakeOpenAi;
-use common::{free_port, package_manifest, Client, Theater};
+use common::{free_port, package_manifest, wait_until, Client, Theater};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -675,14 +675,14 @@ fn main() {
             .expect(202, "POST", &format!("/api/reply?chat={chat}"), None);
         waiting.push(chat);
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while fake.holding() < 3 {
-        assert!(
-            Instant::now() < deadline,
-            "the replies never reached the provider"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let log = || b.theater.server_log();
+    let limit = Duration::from_secs(30);
+    wait_until(
+        "the replies never reached the provider",
+        limit,
+        || fake.holding() >= 3,
+        log,
+    );
     let (busy_p50, busy_p99) = time(WARMUP, RUNS, list);
     assert_eq!(
         fake.holding(),
@@ -692,15 +692,14 @@ fn main() {
     fake.release();
     for chat in &waiting {
         let path = format!("/api/generation?chat={chat}");
-        loop {
-            let generation = b.client.expect(200, "GET", &path, None);
-            if generation["generation"]["status"] != "running" {
-                assert_eq!(generation["generation"]["status"], "done", "{generation}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "a released reply never ended");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let status = || b.client.expect(200, "GET", &path, None)["generation"]["status"].clone();
+        wait_until(
+            "a released reply never ended",
+            limit,
+            || status() != "running",
+            log,
+        );
+        assert_eq!(status(), "done");
     }
     println!(
         "GET /api/chats while 3 replies wait on the provider: {busy_p50:.2} ms p50, {busy_p99:.2} ms p99 ({:.2}x idle: {idle_p50:.2} ms p50, {idle_p99:.2} ms p99)",

@@ -10,12 +10,6 @@ fn truth(host: &FakeHost) -> list::ListPage {
     ChatStore::new(host, "s").list(None).unwrap()
 }
 
-fn calls_of<T>(host: &FakeHost, f: impl FnOnce() -> T) -> (T, u64) {
-    let before = host.calls.get();
-    let value = f();
-    (value, host.calls.get() - before)
-}
-
 fn id(n: u64) -> ChatId {
     ChatId::parse(&format!("c{n}")).unwrap()
 }
@@ -30,7 +24,7 @@ fn the_newest_page_costs_one_call_at_1_50_and_500_chats_once_cached() {
             store.create(new_chat()).unwrap();
         }
         for round in 0..3 {
-            let (page, calls) = calls_of(&host, || store.list(None).unwrap());
+            let (page, calls) = host.calls_during(|| store.list(None).unwrap());
             assert_eq!(page, truth(&host), "{total} chats");
             assert!(calls <= 4, "{total} chats: {calls} calls");
             if round > 0 {
@@ -39,9 +33,9 @@ fn the_newest_page_costs_one_call_at_1_50_and_500_chats_once_cached() {
         }
         // Older pages take the long way and leave the hints alone.
         if let Some(next) = store.list(None).unwrap().next {
-            let (_, calls) = calls_of(&host, || store.list(Some(next)).unwrap());
+            let (_, calls) = host.calls_during(|| store.list(Some(next)).unwrap());
             assert_eq!(calls, 4);
-            assert_eq!(calls_of(&host, || store.list(None).unwrap()).1, 1);
+            assert_eq!(host.calls_during(|| store.list(None).unwrap()).1, 1);
         }
     }
 }
@@ -134,10 +128,10 @@ fn a_cached_hash_that_does_not_read_back_sends_the_list_the_long_way() {
         hash: "0".repeat(40),
         older: false,
     }));
-    let (page, calls) = calls_of(&host, || store.list(None).unwrap());
+    let (page, calls) = host.calls_during(|| store.list(None).unwrap());
     assert_eq!(page, truth(&host));
     assert_eq!(calls, 5, "the missing object, then the index and the shard");
-    assert_eq!(calls_of(&host, || store.list(None).unwrap()).1, 1);
+    assert_eq!(host.calls_during(|| store.list(None).unwrap()).1, 1);
 }
 
 #[test]
@@ -148,12 +142,12 @@ fn the_chat_being_used_is_one_call_to_read_and_another_chat_two() {
     let used = store.create(new_chat()).unwrap();
     let other = store.create(new_chat()).unwrap();
     let (_, _, used) = store.append(used, Role::User, "hi".into(), None).unwrap();
-    let (read, calls) = calls_of(&host, || store.get(&used.id).unwrap());
+    let (read, calls) = host.calls_during(|| store.get(&used.id).unwrap());
     assert_eq!((read, calls), (used.clone(), 1));
     // Another chat takes the long way, and is then the one named.
-    let (read, calls) = calls_of(&host, || store.get(&other.id).unwrap());
+    let (read, calls) = host.calls_during(|| store.get(&other.id).unwrap());
     assert_eq!((read.id, calls), (other.id.clone(), 2));
-    assert_eq!(calls_of(&host, || store.get(&other.id).unwrap()).1, 1);
+    assert_eq!(host.calls_during(|| store.get(&other.id).unwrap()).1, 1);
     // Every version read through the hint is the one the store holds.
     let (_, _, used) = store
         .append(

@@ -4,12 +4,6 @@
 use super::*;
 use crate::port::fake::{content_hash, FakeHost};
 
-fn calls_of<T>(host: &Cached<FakeHost>, f: impl FnOnce() -> T) -> (T, u64) {
-    let before = host.calls.get();
-    let value = f();
-    (value, host.calls.get() - before)
-}
-
 fn object(n: usize, size: usize) -> Vec<u8> {
     let text = format!("{n:08}").repeat(size / 8);
     serde_json::to_vec(&serde_json::json!({ "n": n, "text": text })).unwrap()
@@ -21,11 +15,11 @@ fn an_object_read_once_is_read_again_without_a_call() {
     let bytes = object(1, 100);
     let hash = host.inner.store_put("s", &bytes).unwrap();
     assert_eq!(
-        calls_of(&host, || host.store_get("s", &hash).unwrap()),
+        host.calls_during(|| host.store_get("s", &hash).unwrap()),
         (bytes.clone(), 1)
     );
     assert_eq!(
-        calls_of(&host, || host.store_get("s", &hash).unwrap()),
+        host.calls_during(|| host.store_get("s", &hash).unwrap()),
         (bytes, 0)
     );
     // Another store with the same hash is another object.
@@ -40,16 +34,16 @@ fn what_the_actor_stores_reads_back_without_a_call() {
     let hash = host.store_put("s", &first).unwrap();
     let labelled = host.store_at_label("s", "record", &second).unwrap();
     assert_eq!(
-        calls_of(&host, || host.store_get("s", &hash).unwrap()),
+        host.calls_during(|| host.store_get("s", &hash).unwrap()),
         (first, 0)
     );
     assert_eq!(
-        calls_of(&host, || host.store_get("s", &labelled).unwrap()),
+        host.calls_during(|| host.store_get("s", &labelled).unwrap()),
         (second, 0)
     );
     // Labels move: they are always asked for.
     assert_eq!(
-        calls_of(&host, || host.label_get("s", "record").unwrap()),
+        host.calls_during(|| host.label_get("s", "record").unwrap()),
         (Some(labelled), 1)
     );
 }
@@ -63,11 +57,11 @@ fn a_short_read_is_never_kept() {
     let short = host.store_get("s", &hash).unwrap();
     assert_eq!(short.len(), bytes.len() / 2);
     assert_eq!(
-        calls_of(&host, || host.store_get("s", &hash).unwrap()),
+        host.calls_during(|| host.store_get("s", &hash).unwrap()),
         (bytes.clone(), 1)
     );
     assert_eq!(
-        calls_of(&host, || host.store_get("s", &hash).unwrap()),
+        host.calls_during(|| host.store_get("s", &hash).unwrap()),
         (bytes, 0)
     );
 }
@@ -90,18 +84,21 @@ fn an_object_just_stored_is_confirmed_from_the_store_once() {
     // Still being written: the first two reads come back short.
     host.short_reads.set(2);
     assert_eq!(
-        calls_of(&host, || host.confirm_stored("s", &hash).unwrap()).1,
+        host.calls_during(|| host.confirm_stored("s", &hash).unwrap())
+            .1,
         3
     );
     assert_eq!(
-        calls_of(&host, || host.confirm_stored("s", &hash).unwrap()).1,
+        host.calls_during(|| host.confirm_stored("s", &hash).unwrap())
+            .1,
         0
     );
     // Read from the store, it is whole there already.
     let read = host.inner.store_put("s", &object(2, 400)).unwrap();
     host.store_get("s", &read).unwrap();
     assert_eq!(
-        calls_of(&host, || host.confirm_stored("s", &read).unwrap()).1,
+        host.calls_during(|| host.confirm_stored("s", &read).unwrap())
+            .1,
         0
     );
 }
@@ -136,16 +133,18 @@ fn the_copies_stay_within_the_budget_and_drop_the_least_recently_used() {
     assert!(bytes <= BUDGET, "{bytes} bytes");
     assert!(count >= BUDGET / (size + 100) - 1, "only {count} copies");
     assert_eq!(
-        calls_of(&host, || host.store_get("s", &hashes[0]).unwrap()).1,
+        host.calls_during(|| host.store_get("s", &hashes[0]).unwrap())
+            .1,
         0
     );
     assert_eq!(
-        calls_of(&host, || host.store_get("s", &hashes[1]).unwrap()).1,
+        host.calls_during(|| host.store_get("s", &hashes[1]).unwrap())
+            .1,
         1
     );
     let newest = hashes.last().unwrap();
     assert_eq!(
-        calls_of(&host, || host.store_get("s", newest).unwrap()).1,
+        host.calls_during(|| host.store_get("s", newest).unwrap()).1,
         0
     );
 }
@@ -155,6 +154,12 @@ fn an_object_larger_than_a_copy_may_be_is_always_read() {
     let host = Cached::new(FakeHost::new());
     let hash = host.store_put("s", &object(1, LARGEST + 8)).unwrap();
     assert_eq!(host.held(), (0, 0));
-    assert_eq!(calls_of(&host, || host.store_get("s", &hash).unwrap()).1, 1);
-    assert_eq!(calls_of(&host, || host.store_get("s", &hash).unwrap()).1, 1);
+    assert_eq!(
+        host.calls_during(|| host.store_get("s", &hash).unwrap()).1,
+        1
+    );
+    assert_eq!(
+        host.calls_during(|| host.store_get("s", &hash).unwrap()).1,
+        1
+    );
 }

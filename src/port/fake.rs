@@ -123,6 +123,13 @@ impl FakeHost {
         }
     }
 
+    /// What `f` returns, and the store calls it made.
+    pub fn calls_during<T>(&self, f: impl FnOnce() -> T) -> (T, u64) {
+        let before = self.calls.get();
+        let value = f();
+        (value, self.calls.get() - before)
+    }
+
     /// Every byte the actor ever handed to the host, for secret-leak checks.
     pub fn everything_written(&self) -> String {
         let mut all = String::new();
