@@ -3,6 +3,7 @@
 //! store nothing, and what each costs in host calls.
 
 use super::*;
+use crate::api::MAX_MESSAGE_CHARS;
 use crate::chats::transfer::WalkError;
 use crate::chats::{ChatId, ChatStore, Message};
 use crate::test_support::Harness;

@@ -15,7 +15,8 @@
 //! one object at a time, as before, and every message appended after them starts to
 //! carry a window again, so old chats get fast as they grow.
 
-use super::{Message, MessageId, Role, Usage};
+use super::{Chat, ChatStore, Message, MessageId, Origin, Page, Role, StoreError, Usage, SCHEMA};
+use crate::port::Host;
 use serde::{Deserialize, Serialize};
 
 /// Most ancestors a message object copies.
@@ -120,5 +121,152 @@ impl Message {
             ));
         }
         out
+    }
+}
+
+/// Reading, appending and paging messages.
+impl<H: Host> ChatStore<'_, H> {
+    pub fn message(&self, id: &MessageId) -> Result<Message, StoreError> {
+        match crate::store::read_object(self.host, self.store_id, id.as_str()) {
+            Ok(message) => Ok(message),
+            Err(crate::store::ObjectError::Unreadable(error)) => Err(StoreError::Corrupt {
+                what: format!("message {id}"),
+                detail: error.to_string(),
+            }),
+            Err(crate::store::ObjectError::Missing(_)) => {
+                Err(StoreError::MessageNotFound(id.clone()))
+            }
+        }
+    }
+
+    /// Adds a message after the chat's head and moves the head to it.
+    pub fn append(
+        &self,
+        chat: Chat,
+        role: Role,
+        content: String,
+        origin: Option<Origin>,
+    ) -> Result<(MessageId, Message, Chat), StoreError> {
+        let mut chat = chat;
+        let parent = match chat.head.clone() {
+            None => None,
+            Some(head) => {
+                let message = self.message(&head)?;
+                Some((head, message))
+            }
+        };
+        let (id, message) = self.put_message(&mut chat, parent, role, content, origin)?;
+        chat.head = Some(id.clone());
+        chat.message_count = chat.message_count.saturating_add(1);
+        let chat = self.update(chat)?;
+        Ok((id, message, chat))
+    }
+
+    /// Stores a message after `parent` (counting its usage in the chat); the caller
+    /// moves the head.
+    pub(crate) fn put_message(
+        &self,
+        chat: &mut Chat,
+        parent: Option<(MessageId, Message)>,
+        role: Role,
+        content: String,
+        origin: Option<Origin>,
+    ) -> Result<(MessageId, Message), StoreError> {
+        let now = self.host.now_ms();
+        self.put_message_at(chat, parent, (role, content, now), origin)
+    }
+
+    /// [`Self::put_message`] with the time it was written (an imported message keeps
+    /// its own).
+    pub(crate) fn put_message_at(
+        &self,
+        chat: &mut Chat,
+        parent: Option<(MessageId, Message)>,
+        (role, content, created_at): (Role, String, u64),
+        origin: Option<Origin>,
+    ) -> Result<(MessageId, Message), StoreError> {
+        let (provider, model, usage, omitted) = match origin {
+            Some(origin) => {
+                chat.spent.add(origin.usage.as_ref());
+                (
+                    Some(origin.provider),
+                    Some(origin.model),
+                    origin.usage,
+                    origin.omitted,
+                )
+            }
+            None => (None, None, None, 0),
+        };
+        let (parent, (window, before)) = match &parent {
+            None => (None, (Vec::new(), None)),
+            Some((id, message)) => (Some(id.clone()), window_after(id, message)),
+        };
+        let message = Message {
+            v: SCHEMA,
+            chat: chat.id.clone(),
+            parent,
+            role,
+            content,
+            created_at,
+            provider,
+            model,
+            usage,
+            omitted,
+            window,
+            before,
+        };
+        let hash = self.put_json(&message)?;
+        let id = MessageId::parse(&hash).ok_or_else(|| StoreError::Corrupt {
+            what: "content reference".to_string(),
+            detail: format!("{hash:?} is not a hex SHA-1"),
+        })?;
+        Ok((id, message))
+    }
+
+    /// Up to `limit` messages of the chat's current branch that come before `before`
+    /// (or end at the head), oldest first. The newest page is the head's object (its
+    /// window and itself), the page before a message is its window: a page of up to
+    /// [`WINDOW_MESSAGES`] is one object, a larger `limit` reads one more
+    /// object per that many messages. Messages stored before windows existed are
+    /// walked one by one.
+    pub fn page(
+        &self,
+        chat: &Chat,
+        before: Option<&MessageId>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let (mut next, mut with_self) = match before {
+            None => (chat.head.clone(), true),
+            Some(id) => (Some(id.clone()), false),
+        };
+        let mut chunks: Vec<Vec<(MessageId, Message)>> = Vec::new();
+        let mut count = 0;
+        let mut objects = 0;
+        while let Some(id) = next.take() {
+            let message = self.message(&id)?;
+            if !chat.owns(&message) {
+                return Err(StoreError::WrongChat {
+                    message: id,
+                    chat: chat.id.clone(),
+                });
+            }
+            objects += 1;
+            let windowed = !message.window.is_empty();
+            next = message.run_parent().cloned();
+            let run = message.run(&id, with_self);
+            with_self = true;
+            count += run.len();
+            chunks.push(run);
+            if count >= limit || (windowed && objects > limit / WINDOW_MESSAGES) {
+                break;
+            }
+        }
+        let mut messages: Vec<(MessageId, Message)> = chunks.into_iter().rev().flatten().collect();
+        let cut = messages.len().saturating_sub(limit);
+        messages.drain(..cut);
+        Ok(Page {
+            messages,
+            has_more: next.is_some() || cut > 0,
+        })
     }
 }

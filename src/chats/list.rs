@@ -19,7 +19,8 @@
 //! which stays the authority: [`super::recover`] puts a summary that a crash left
 //! behind its record right at the next start.
 
-use super::{Chat, ChatId};
+use super::{hints, read_error, Chat, ChatId, ChatStore, StoreError};
+use crate::port::Host;
 use crate::store::{Record, Stamp};
 use serde::{Deserialize, Serialize};
 
@@ -121,4 +122,110 @@ pub struct ListPage {
     pub chats: Vec<Summary>,
     /// The cursor of the next (older) page.
     pub next: Option<u64>,
+}
+
+/// Reading and writing the list's shards.
+impl<H: Host> ChatStore<'_, H> {
+    pub fn load_shard(&self, shard: u64) -> Result<Shard, StoreError> {
+        let label = shard_label(shard);
+        let loaded = self
+            .records
+            .read::<Shard>(&label)
+            .map_err(read_error("chat list"))?;
+        Ok(match loaded {
+            None => Shard::default(),
+            Some(loaded) => Shard {
+                stored: Some(loaded.hash),
+                ..loaded.value
+            },
+        })
+    }
+
+    pub fn save_shard(&self, shard: u64, value: &mut Shard) -> Result<(), StoreError> {
+        let previous = value.stored.take();
+        let written = self
+            .records
+            .write(&shard_label(shard), value, previous.as_deref());
+        if let Some(cached) = self.list_hint().filter(|hint| hint.shard == shard) {
+            self.set_list_hint(match &written {
+                Ok(hash) => Some(hints::Newest {
+                    hash: hash.clone(),
+                    ..cached
+                }),
+                Err(_) => None,
+            });
+        }
+        value.stored = Some(written?);
+        Ok(())
+    }
+
+    /// A page of the chat list, newest first: the newest shard, or the newest one below
+    /// `before` (a page's `next`). The newest page is one host call while the state's
+    /// hint names it (see [`hints`]).
+    pub fn list(&self, before: Option<u64>) -> Result<ListPage, StoreError> {
+        if before.is_none() {
+            if let Some(page) = self.list_hint().and_then(|newest| self.cached_page(newest)) {
+                return Ok(page);
+            }
+        }
+        let index = self.load_index()?;
+        let mut older = index
+            .shards
+            .iter()
+            .rev()
+            .copied()
+            .filter(|shard| before.is_none_or(|cursor| *shard < cursor));
+        while let Some(shard) = older.next() {
+            let page = self.load_shard(shard)?;
+            // An emptied shard leaves the index right after; skip one a crash left.
+            if !page.chats.is_empty() {
+                let next = older.next().map(|_| shard);
+                if before.is_none() {
+                    self.set_list_hint(page.stored.clone().map(|hash| hints::Newest {
+                        shard,
+                        hash,
+                        older: next.is_some(),
+                    }));
+                }
+                return Ok(ListPage {
+                    chats: page.chats,
+                    next,
+                });
+            }
+        }
+        Ok(ListPage {
+            chats: Vec::new(),
+            next: None,
+        })
+    }
+
+    /// The hinted newest shard, if its object reads back whole and lists a chat.
+    fn cached_page(&self, newest: hints::Newest) -> Option<ListPage> {
+        let shard: Shard =
+            crate::store::read_object(self.host, self.store_id, &newest.hash).ok()?;
+        (!shard.chats.is_empty()).then(|| ListPage {
+            chats: shard.chats,
+            next: newest.older.then_some(newest.shard),
+        })
+    }
+
+    /// [`Self::relist`] after a write that must stand whatever happens to the list.
+    pub fn relist_or_log(&self, chat: &Chat) {
+        if let Err(error) = self.relist(chat) {
+            self.host.log(&format!(
+                "chat: the list entry of {} waits for the next start: {error}",
+                chat.id
+            ));
+        }
+    }
+
+    /// Brings the chat's list entry up to date after its title or model changed.
+    pub fn relist(&self, chat: &Chat) -> Result<(), StoreError> {
+        let shard = shard_of(&chat.id);
+        let mut listed = self.load_shard(shard)?;
+        if listed.put(Summary::of(chat)) {
+            self.save_shard(shard, &mut listed)?;
+        }
+        Ok(())
+    }
 }
