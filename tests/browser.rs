@@ -817,6 +817,15 @@ fn search_finds_titles_and_messages_and_opens_the_chat() {
         "the page to load",
         "return document.body.dataset.ready === '1';",
     );
+    // The box is styled: as wide as the sidebar's column, with rounded corners.
+    assert_eq!(
+        browser.eval(
+            "const box = document.querySelector('[data-testid=search]'); \
+             const side = document.getElementById('sidebar').getBoundingClientRect().width; \
+             return [box.getBoundingClientRect().width > side - 40, getComputedStyle(box).borderTopLeftRadius];"
+        ),
+        json!([true, "8px"])
+    );
     browser.type_into("[data-testid=search]", "PELICAN");
     browser.wait_for(
         "the first page of results, with more to come",

@@ -1,5 +1,5 @@
-//! The Markdown renderer's files: served like the rest of the page, and the vendored
-//! markdown-it is exactly the file README.md pins.
+//! The page's files: the Markdown renderer's are served like the rest of the page, the
+//! vendored markdown-it is exactly the file README.md pins, and the style sheet is whole.
 
 use crate::test_support::{on_disk, Harness};
 
@@ -188,4 +188,54 @@ fn sha256(data: &[u8]) -> [u8; 32] {
         chunk.copy_from_slice(&word.to_be_bytes());
     }
     digest
+}
+
+/// The style sheet closes every rule before the next one starts. The page writes no
+/// nested CSS, so a rule inside a rule is a brace lost in a merge: a browser that nests
+/// would apply everything after it only inside that rule (it once left the search box,
+/// the tree and the export menu unstyled).
+#[test]
+fn the_style_sheet_closes_every_rule() {
+    let css = String::from_utf8(on_disk("assets/web/style.css")).unwrap();
+    let mut open: Vec<(String, usize)> = Vec::new();
+    let mut text = String::new();
+    let mut rest = css.as_str();
+    let mut line = 1;
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("/*") {
+            let end = rest.find("*/").expect("a comment closes") + 2;
+            line += rest[..end].matches('\n').count();
+            rest = &rest[end..];
+            continue;
+        }
+        match c {
+            '{' => {
+                let selector = text.trim().to_string();
+                if let Some((outer, at)) = open.last() {
+                    assert!(
+                        outer.starts_with('@'),
+                        "style.css line {line}: {selector:?} opens inside {outer:?} (line {at}), \
+                         which is never closed before it"
+                    );
+                }
+                open.push((selector, line));
+                text.clear();
+            }
+            '}' => {
+                assert!(
+                    open.pop().is_some(),
+                    "style.css line {line}: a '}}' closes nothing"
+                );
+                text.clear();
+            }
+            ';' => text.clear(),
+            '\n' => {
+                line += 1;
+                text.push(c);
+            }
+            _ => text.push(c),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    assert!(open.is_empty(), "style.css ends inside {open:?}");
 }
