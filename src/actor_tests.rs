@@ -46,6 +46,33 @@ fn the_page_is_served_with_a_strict_content_security_policy() {
     assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
 }
 
+/// The list shows a first message's words, not the Markdown around them; the message
+/// itself keeps every character.
+#[test]
+fn a_chat_is_named_by_its_first_line_of_text_without_markdown() {
+    let mut h = Harness::new();
+    for (content, title) in [
+        ("## **Plan** for `main`\nsteps follow", "Plan for main"),
+        ("\n\n  > Quoted __idea__  \nmore", "Quoted idea"),
+        ("- buy milk\n- buy eggs", "buy milk"),
+        ("```rust\nfn main() {}\n```", "fn main() {}"),
+        ("2*3 = 6, #1 choice", "2*3 = 6, #1 choice"),
+        ("#1 priority", "#1 priority"),
+        ("> ### Nested heading", "Nested heading"),
+        ("```\n```", "```"),
+    ] {
+        let chat = h.new_chat();
+        let (status, posted) = h.say(&chat, content);
+        assert_eq!(status, 201, "{posted}");
+        assert_eq!(posted["chat"]["title"], title, "{content:?}");
+        assert_eq!(posted["message"]["content"], content);
+        assert_eq!(
+            h.call("GET", "/api/chats", None).1["chats"][0]["title"],
+            title
+        );
+    }
+}
+
 #[test]
 fn a_conversation_with_the_demo_model() {
     let mut h = Harness::new();
