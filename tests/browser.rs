@@ -261,22 +261,43 @@ fn a_reply_in_progress_shows_and_can_be_stopped() {
             ["status"],
         "stopped"
     );
+    // The question left without an answer says so, and offers to get one.
+    browser.wait_for(
+        "the unanswered question's notice",
+        "const n = document.querySelector('[data-testid=unanswered]'); \
+         return !!n && n.textContent.includes('No reply to this message yet');",
+    );
 
-    // Once the provider answers, the next reply arrives by itself (socket or poll).
+    // Once the provider answers, the asked-for reply arrives by itself (socket or poll).
     fake.release();
+    browser.click("[data-testid=ask-reply]");
+    browser.wait_for(
+        "the reply to the stopped question",
+        "return document.querySelectorAll('[data-testid=message][data-role=assistant]').length === 1 \
+           && !document.querySelector('[data-testid=unanswered]');",
+    );
+    let shown = browser.eval(MESSAGES);
+    assert!(
+        shown[1][1].as_str().unwrap().contains("Think hard"),
+        "{shown}"
+    );
     browser.type_into("[data-testid=composer]", "Now answer\u{E007}");
     browser.wait_for(
         "the reply",
-        "return document.querySelectorAll('[data-testid=message][data-role=assistant]').length === 1;",
+        "return document.querySelectorAll('[data-testid=message][data-role=assistant]').length === 2;",
     );
     let shown = browser.eval(MESSAGES);
-    assert_eq!(shown[1], json!(["user", "Now answer"]));
+    assert_eq!(shown[2], json!(["user", "Now answer"]));
     assert!(
-        shown[2][1].as_str().unwrap().contains("Now answer"),
+        shown[3][1].as_str().unwrap().contains("Now answer"),
         "{shown}"
     );
     // The stopped generation's late answer was dropped, not shown.
-    assert_eq!(shown.as_array().unwrap().len(), 3);
+    assert_eq!(shown.as_array().unwrap().len(), 4);
+    assert_eq!(
+        browser.eval("return !!document.querySelector('[data-testid=unanswered]');"),
+        json!(false)
+    );
 }
 
 #[test]

@@ -44,7 +44,7 @@ const state = {
 const els = {};
 const chatItems = new Map(); // chat id -> { li, open, title, time, rename, del, input }
 const messageNodes = new Map(); // message id -> element (messages are immutable)
-const cache = { empty: null, thinking: null, replyError: null };
+const cache = { empty: null, thinking: null, replyError: null, unanswered: null };
 let busyCount = 0;
 
 /* ---------- small helpers ---------- */
@@ -794,6 +794,19 @@ function thinkingNode() {
   return cache.thinking;
 }
 
+function unansweredNode() {
+  if (!cache.unanswered) {
+    const ask = h('button', { type: 'button', className: 'btn btn-small', dataset: { testid: 'ask-reply' } }, 'Get a reply');
+    ask.addEventListener('click', () => requestReply(state.currentId));
+    cache.unanswered = h(
+      'div',
+      { className: 'notice reply-waiting', dataset: { testid: 'unanswered' } },
+      h('span', { className: 'notice-text' }, 'No reply to this message yet.'),
+      ask,
+    );
+  }
+  return cache.unanswered;
+}
 function replyErrorNode(chatId, message) {
   const key = `${chatId}\n${message}`;
   if (cache.replyError && cache.replyError.key === key) return cache.replyError.node;
@@ -829,6 +842,10 @@ function renderMessages() {
   if (pending) nodes.push(thinkingNode());
   const error = state.currentId && !pending ? state.replyErrors.get(state.currentId) : null;
   if (error) nodes.push(replyErrorNode(state.currentId, error));
+  // A question left without an answer (a reply stopped, or lost when the server went
+  // down, or one that failed in another tab) can still get one.
+  const last = state.messages[state.messages.length - 1];
+  if (last && last.role === 'user' && !pending && !error && !state.sending) nodes.push(unansweredNode());
   reconcile(els.messages, nodes);
   renderLoadEarlier();
   updateComposer();
