@@ -931,3 +931,49 @@ fn search_finds_titles_and_messages_and_opens_the_chat() {
     assert_eq!(injected, json!([null, 0]));
     browser.screenshot("search-hostile");
 }
+
+/// Opening a long chat shows its end whole, and keeps showing it as what is above it
+/// settles (the chat's usage line, each reply's Markdown); a reader scrolled up stays
+/// where they are.
+#[test]
+#[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
+fn a_long_chat_opens_at_its_last_message() {
+    let (_theater, client, port) =
+        common::serve_package(&[], json!({ "store_id": "browser-scroll" }));
+    let chat = client.expect(201, "POST", "/api/chats", Some(json!({ "title": "Long" })));
+    let id = chat["id"].as_str().unwrap();
+    for n in 0..6 {
+        let text = format!("Question {n}:\n\n```python\nprint({n})\n```\n\n- one\n- two\n- three");
+        client.expect(
+            201,
+            "POST",
+            &format!("/api/messages?chat={id}"),
+            Some(json!({ "content": text })),
+        );
+        client.expect(202, "POST", &format!("/api/reply?chat={id}"), None);
+    }
+
+    let browser = Browser::start();
+    browser.goto(&format!("http://127.0.0.1:{port}/#{id}"));
+    browser.wait_for(
+        "the chat with its usage line",
+        "return document.body.dataset.ready === '1' \
+           && document.querySelectorAll('[data-testid=message]').length === 12 \
+           && !document.getElementById('chat-usage').hidden;",
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    const HIDDEN_BELOW: &str = "const c = document.getElementById('conversation'); \
+        return [c.scrollHeight > c.clientHeight + 200, \
+                Math.round(c.scrollHeight - c.scrollTop - c.clientHeight)];";
+    assert_eq!(browser.eval(HIDDEN_BELOW), json!([true, 0]));
+
+    // Scrolled up to read, the view stays put when the panel above opens.
+    browser.eval("document.getElementById('conversation').scrollTop = 250;");
+    std::thread::sleep(Duration::from_millis(200));
+    browser.click("[data-testid=settings-toggle]");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        browser.eval("return Math.round(document.getElementById('conversation').scrollTop);"),
+        json!(250)
+    );
+}

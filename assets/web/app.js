@@ -859,8 +859,26 @@ function renderLoadEarlier() {
   els.loadEarlier.textContent = state.loadingEarlier ? 'Loading…' : 'Load earlier messages';
 }
 
+// A conversation scrolled to its end stays there when what is shown changes size (a
+// reply's Markdown laid out, the usage line or the settings appearing above it); one
+// scrolled up to read stays where it is.
+const BOTTOM_SLACK_PX = 48;
+let atBottom = true;
 function scrollToBottom() {
+  atBottom = true;
   els.conversation.scrollTop = els.conversation.scrollHeight;
+}
+function keepBottomInView() {
+  const conv = els.conversation;
+  conv.addEventListener('scroll', () => {
+    atBottom = conv.scrollHeight - conv.scrollTop - conv.clientHeight <= BOTTOM_SLACK_PX;
+  }, { passive: true });
+  if (typeof ResizeObserver !== 'function') return;
+  const follow = new ResizeObserver(() => {
+    if (atBottom) conv.scrollTop = conv.scrollHeight;
+  });
+  follow.observe(conv);
+  follow.observe(els.messages);
 }
 
 /* ---------- sending ---------- */
@@ -1498,6 +1516,7 @@ function bindEvents() {
     saveSettings();
   });
   els.loadEarlier.addEventListener('click', loadEarlier);
+  keepBottomInView();
   // Older messages come a page at a time as the conversation is scrolled to its top.
   els.conversation.addEventListener('scroll', () => {
     if (els.conversation.scrollTop < 120 && state.hasMore) loadEarlier();
