@@ -977,3 +977,62 @@ fn a_long_chat_opens_at_its_last_message() {
         json!(250)
     );
 }
+
+/// A failed reply says why, and still says it after a reload: the page asks the server
+/// how the chat's last reply ended, rather than only noting that none came.
+#[test]
+#[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
+fn a_failed_reply_says_why_after_a_reload_too() {
+    const KEY: &str = "sk-browser-test-key-0123456789";
+    let fake = FakeOpenAi::start(KEY);
+    let base_url = fake.base_url();
+    let (_theater, client, port) = common::serve_package(
+        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base_url)],
+        json!({ "store_id": "browser-failed" }),
+    );
+    let chat = client.expect(
+        201,
+        "POST",
+        "/api/chats",
+        Some(json!({ "title": "Failing", "provider": "openai", "model": "fake-500" })),
+    );
+    let id = chat["id"].as_str().unwrap();
+    let url = format!("http://127.0.0.1:{port}/#{id}");
+    const NOTICE: &str = "const e = document.querySelector('[data-testid=error]'); \
+        return [e ? e.textContent : null, !!document.querySelector('[data-testid=retry]'), \
+                !!document.querySelector('[data-testid=unanswered]')];";
+
+    let browser = Browser::start();
+    browser.goto(&url);
+    browser.wait_for(
+        "the page to load",
+        "return document.body.dataset.ready === '1';",
+    );
+    browser.type_into("[data-testid=composer]", "Hello\u{E007}");
+    browser.wait_for(
+        "the failure",
+        "return !!document.querySelector('[data-testid=error]');",
+    );
+    let seen = browser.eval(NOTICE);
+    assert_eq!(
+        (seen[1].clone(), seen[2].clone()),
+        (json!(true), json!(false)),
+        "{seen}"
+    );
+    assert!(
+        seen[0].as_str().unwrap().len() > "No reply. ".len(),
+        "{seen}"
+    );
+
+    browser.goto(&format!("http://127.0.0.1:{port}/?again#{id}"));
+    browser.wait_for(
+        "the page to load again",
+        "return document.body.dataset.ready === '1' \
+           && document.querySelectorAll('[data-testid=message]').length === 1;",
+    );
+    browser.wait_for(
+        "the failure again",
+        "return !!document.querySelector('[data-testid=error]');",
+    );
+    assert_eq!(browser.eval(NOTICE), seen);
+}

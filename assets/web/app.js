@@ -586,7 +586,19 @@ async function openChat(id) {
   state.emptyNote = '';
   clearBanner();
   renderAll();
-  await Promise.all([syncOpenChat(true), refreshGeneration(id)]);
+  const [, last] = await Promise.all([syncOpenChat(true), refreshGeneration(id)]);
+  showLastFailure(id, last);
+}
+
+// A chat opened on a question whose reply failed since it was asked says why (the
+// server keeps how its last replies ended), not only that no reply came.
+function showLastFailure(chatId, g) {
+  if (!g || (g.status !== 'failed' && g.status !== 'timed_out') || state.currentId !== chatId) return;
+  const question = state.messages[state.messages.length - 1];
+  if (!question || question.role !== 'user' || !(question.created_at <= g.finished_at)) return;
+  if (isPending(chatId) || state.replyErrors.has(chatId)) return;
+  state.replyErrors.set(chatId, failureText(g));
+  renderMessages();
 }
 
 // Show a chat this tab has just created (it has no messages to fetch yet).
@@ -949,6 +961,10 @@ async function requestReply(chatId, extra = {}) {
 }
 
 // A generation's news, from the 202, the socket, a poll or Stop.
+function failureText(g) {
+  const wait = g.retry_after ? ` (the provider asks to wait ${g.retry_after} s)` : '';
+  return `${g.message || 'The reply failed.'}${wait}`;
+}
 function applyGeneration(g) {
   if (!g || typeof g.chat !== 'string') return;
   const chatId = g.chat;
@@ -962,10 +978,7 @@ function applyGeneration(g) {
     if (!ids || !ids.has(g.id)) return; // an older or finished one
     ids.delete(g.id);
     if (!ids.size) state.running.delete(chatId);
-    if (g.status === 'failed' || g.status === 'timed_out') {
-      const wait = g.retry_after ? ` (the provider asks to wait ${g.retry_after} s)` : '';
-      state.replyErrors.set(chatId, `${g.message || 'The reply failed.'}${wait}`);
-    }
+    if (g.status === 'failed' || g.status === 'timed_out') state.replyErrors.set(chatId, failureText(g));
     if (g.status === 'done' || state.currentId === chatId) syncAfterGeneration(chatId);
   }
   renderChatList();
@@ -985,8 +998,10 @@ async function refreshGeneration(chatId) {
   try {
     const res = await api('GET', `/api/generation?chat=${enc(chatId)}`);
     if (res.generation && res.generation.status === 'running') applyGeneration(res.generation);
+    return res.generation || null;
   } catch (_) {
     /* the chat view still works; the next poll or event will tell */
+    return null;
   }
 }
 
