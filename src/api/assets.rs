@@ -27,28 +27,36 @@ macro_rules! asset {
 
 const JS: &str = "text/javascript; charset=utf-8";
 
-/// The page's files by path. Markdown is rendered by the vendored markdown-it (README,
-/// "Dependencies") through `markdown.js`.
+/// The page's files by path: everything the page loads, all public (no access token).
+/// Markdown is rendered by the vendored markdown-it (README, "Dependencies") through
+/// `markdown.js`.
+static PAGE_FILES: [(&str, http::Asset); 8] = [
+    ("/", asset!("text/html; charset=utf-8", "index.html", true)),
+    (
+        "/style.css",
+        asset!("text/css; charset=utf-8", "style.css", false),
+    ),
+    ("/app.js", asset!(JS, "app.js", false)),
+    ("/tree.js", asset!(JS, "tree.js", false)),
+    ("/transfer.js", asset!(JS, "transfer.js", false)),
+    ("/search.js", asset!(JS, "search.js", false)),
+    ("/markdown.js", asset!(JS, "markdown.js", false)),
+    (
+        "/vendor/markdown-it.min.js",
+        asset!(JS, "vendor/markdown-it.min.js", false),
+    ),
+];
+
 pub(super) fn page_file(path: &str) -> Option<&'static http::Asset> {
-    const INDEX_HTML: http::Asset = asset!("text/html; charset=utf-8", "index.html", true);
-    const APP_JS: http::Asset = asset!(JS, "app.js", false);
-    const TREE_JS: http::Asset = asset!(JS, "tree.js", false);
-    const TRANSFER_JS: http::Asset = asset!(JS, "transfer.js", false);
-    const SEARCH_JS: http::Asset = asset!(JS, "search.js", false);
-    const STYLE_CSS: http::Asset = asset!("text/css; charset=utf-8", "style.css", false);
-    const MARKDOWN_JS: http::Asset = asset!(JS, "markdown.js", false);
-    const MARKDOWN_IT_JS: http::Asset = asset!(JS, "vendor/markdown-it.min.js", false);
-    Some(match path {
-        "/" => &INDEX_HTML,
-        "/app.js" => &APP_JS,
-        "/tree.js" => &TREE_JS,
-        "/transfer.js" => &TRANSFER_JS,
-        "/search.js" => &SEARCH_JS,
-        "/style.css" => &STYLE_CSS,
-        "/markdown.js" => &MARKDOWN_JS,
-        "/vendor/markdown-it.min.js" => &MARKDOWN_IT_JS,
-        _ => return None,
-    })
+    PAGE_FILES
+        .iter()
+        .find(|(served_at, _)| *served_at == path)
+        .map(|(_, file)| file)
+}
+
+/// Where the page's files are served.
+pub(super) fn paths() -> impl Iterator<Item = &'static str> {
+    PAGE_FILES.iter().map(|(path, _)| *path)
 }
 
 #[cfg(test)]

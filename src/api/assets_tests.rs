@@ -239,3 +239,44 @@ fn the_style_sheet_closes_every_rule() {
     }
     assert!(open.is_empty(), "style.css ends inside {open:?}");
 }
+
+/// Every HTML, script and style file in assets/web is served, with its own bytes, and
+/// everything index.html loads is one of them: a new file cannot be left out.
+#[test]
+fn every_page_file_is_served_and_the_page_loads_only_those() {
+    let mut h = Harness::new();
+    let mut pending = vec![std::path::PathBuf::from("assets/web")];
+    let mut files = Vec::new();
+    while let Some(dir) = pending.pop() {
+        let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(&dir);
+        for entry in std::fs::read_dir(full).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            let path = dir.join(&name);
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(path);
+            } else if [".html", ".js", ".css"].iter().any(|ext| name.ends_with(ext)) {
+                files.push(path.to_str().unwrap().to_string());
+            }
+        }
+    }
+    assert!(files.len() >= 8, "{files:?}");
+    for file in &files {
+        let route = match file.strip_prefix("assets/web").unwrap() {
+            "/index.html" => "/",
+            other => other,
+        };
+        let served = h.page_file(route);
+        assert_eq!(served.status, 200, "{file} is not served at {route}");
+        assert_eq!(served.body, on_disk(file), "{route} is not {file}");
+    }
+    let index = String::from_utf8(on_disk("assets/web/index.html")).unwrap();
+    for attr in ["src=\"", "href=\""] {
+        for found in index.split(attr).skip(1) {
+            let target = found.split('"').next().unwrap();
+            if target.starts_with('/') {
+                assert_eq!(h.page_file(target).status, 200, "index.html loads {target}");
+            }
+        }
+    }
+}

@@ -73,20 +73,11 @@ fn unauthorized() -> ApiError {
 
 /// Whether a request may pass; public routes always may.
 pub fn check<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result<(), ApiError> {
-    let public = matches!(
-        (request.method.as_str(), request.path.as_str()),
-        (
-            "GET" | "HEAD",
-            "/" | "/app.js"
-                | "/search.js"
-                | "/tree.js"
-                | "/transfer.js"
-                | "/style.css"
-                | "/markdown.js"
-                | "/vendor/markdown-it.min.js"
-                | "/api/health"
-        ) | ("POST", "/api/login")
-    );
+    let public = match (request.method.as_str(), request.path.as_str()) {
+        ("GET" | "HEAD", "/api/health") | ("POST", "/api/login") => true,
+        ("GET" | "HEAD", path) => super::assets::page_file(path).is_some(),
+        _ => false,
+    };
     if public || !required(state) {
         return Ok(());
     }

@@ -24,16 +24,8 @@ use serde_json::{json, Map, Value};
 use views::put;
 pub use views::{chat_view, message_view, summary_view};
 
-/// Every (method, path) the server registers.
+/// Every (method, path) of the API; the page's files ([`assets`]) take GET too.
 pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/"),
-    ("GET", "/app.js"),
-    ("GET", "/tree.js"),
-    ("GET", "/transfer.js"),
-    ("GET", "/search.js"),
-    ("GET", "/style.css"),
-    ("GET", "/markdown.js"),
-    ("GET", "/vendor/markdown-it.min.js"),
     ("GET", "/api/health"),
     ("GET", "/api/providers"),
     ("GET", "/api/chats"),
@@ -64,6 +56,7 @@ pub const WEBSOCKET_PATH: &str = "/ws";
 /// empty 404.)
 pub fn server_routes() -> Vec<(&'static str, &'static str)> {
     let mut paths: Vec<&'static str> = ROUTES.iter().map(|(_, path)| *path).collect();
+    paths.extend(assets::paths());
     paths.sort_unstable();
     paths.dedup();
     paths.into_iter().map(|path| ("*", path)).collect()
@@ -75,6 +68,9 @@ fn method_not_allowed(path: &str, method: &str) -> Option<ApiError> {
         .filter(|(_, p)| *p == path)
         .map(|(m, _)| *m)
         .collect();
+    if assets::page_file(path).is_some() {
+        allowed.push("GET");
+    }
     if allowed.is_empty() {
         return None;
     }
