@@ -30,12 +30,17 @@ const JS: &str = "text/javascript; charset=utf-8";
 /// The page's files by path: everything the page loads, all public (no access token).
 /// Markdown is rendered by the vendored markdown-it (README, "Dependencies") through
 /// `markdown.js`.
-static PAGE_FILES: [(&str, http::Asset); 8] = [
+static PAGE_FILES: [(&str, http::Asset); 13] = [
     ("/", asset!("text/html; charset=utf-8", "index.html", true)),
     (
         "/style.css",
         asset!("text/css; charset=utf-8", "style.css", false),
     ),
+    ("/chats.js", asset!(JS, "chats.js", false)),
+    ("/messages.js", asset!(JS, "messages.js", false)),
+    ("/settings.js", asset!(JS, "settings.js", false)),
+    ("/branches.js", asset!(JS, "branches.js", false)),
+    ("/live.js", asset!(JS, "live.js", false)),
     ("/app.js", asset!(JS, "app.js", false)),
     ("/tree.js", asset!(JS, "tree.js", false)),
     ("/transfer.js", asset!(JS, "transfer.js", false)),
