@@ -255,7 +255,10 @@ fn every_page_file_is_served_and_the_page_loads_only_those() {
             let path = dir.join(&name);
             if entry.file_type().unwrap().is_dir() {
                 pending.push(path);
-            } else if [".html", ".js", ".css"].iter().any(|ext| name.ends_with(ext)) {
+            } else if [".html", ".js", ".css"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+            {
                 files.push(path.to_str().unwrap().to_string());
             }
         }
