@@ -143,7 +143,7 @@ fn chats_work_and_survive_restarts_on_real_theater() {
     assert_eq!(script.status, 200);
     assert_eq!(script.header("content-encoding"), Some("gzip"));
     assert!(
-        script.text.contains("/api/messages"),
+        script.text.contains("/api/health") && script.text.contains("function init()"),
         "app.js unzips to the script"
     );
     // A revisit costs a 304 with no body.
