@@ -491,12 +491,7 @@ fn settings_usage_and_trimmed_context_show_in_the_page() {
 #[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
 fn the_page_follows_dark_mode_and_stays_usable_at_200_percent_zoom() {
     const KEY: &str = "sk-browser-themes-key-0123456789";
-    let fake = FakeOpenAi::start(KEY);
-    let base_url = fake.base_url();
-    let (theater, client, port) = common::serve_package(
-        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base_url)],
-        json!({ "store_id": "browser-themes" }),
-    );
+    let (_fake, theater, client, port) = common::serve_with_fake_openai(KEY, "browser-themes");
     // A chat worth a screenshot: a Markdown reply (`fake-echo` answers with the
     // question), and a question with two versions.
     let chat = client.expect(
@@ -594,12 +589,7 @@ fn the_page_follows_dark_mode_and_stays_usable_at_200_percent_zoom() {
 #[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
 fn a_reply_renders_as_markdown_and_its_html_stays_text() {
     const KEY: &str = "sk-browser-markdown-key-0123456789";
-    let fake = FakeOpenAi::start(KEY);
-    let base_url = fake.base_url();
-    let (theater, client, port) = common::serve_package(
-        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base_url)],
-        json!({ "store_id": "browser-markdown" }),
-    );
+    let (fake, theater, client, port) = common::serve_with_fake_openai(KEY, "browser-markdown");
     // `fake-echo` answers with the user's message verbatim: the test writes the reply.
     let chat = client.expect(
         201,
@@ -984,12 +974,7 @@ fn a_long_chat_opens_at_its_last_message() {
 #[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
 fn a_failed_reply_says_why_after_a_reload_too() {
     const KEY: &str = "sk-browser-test-key-0123456789";
-    let fake = FakeOpenAi::start(KEY);
-    let base_url = fake.base_url();
-    let (_theater, client, port) = common::serve_package(
-        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base_url)],
-        json!({ "store_id": "browser-failed" }),
-    );
+    let (_fake, _theater, client, port) = common::serve_with_fake_openai(KEY, "browser-failed");
     let chat = client.expect(
         201,
         "POST",

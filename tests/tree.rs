@@ -15,7 +15,6 @@
 mod common;
 
 use common::browser::{Browser, MESSAGES, VERSIONS};
-use common::fake_openai::FakeOpenAi;
 use common::{all_chats, Client};
 use serde_json::{json, Value};
 
@@ -37,12 +36,7 @@ fn roles_and_text(shown: &Value) -> Vec<(String, String)> {
 #[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
 fn a_user_branches_a_conversation_in_the_browser() {
     const KEY: &str = "sk-tree-test-key-0123456789";
-    let fake = FakeOpenAi::start(KEY);
-    let base_url = fake.base_url();
-    let (_theater, client, port) = common::serve_package(
-        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base_url)],
-        json!({ "store_id": "browser-tree" }),
-    );
+    let (fake, _theater, client, port) = common::serve_with_fake_openai(KEY, "browser-tree");
     let browser = Browser::start();
     browser.goto(&format!("http://127.0.0.1:{port}/"));
     browser.wait_for(

@@ -434,6 +434,22 @@ pub fn all_chats(client: &Client) -> Vec<Value> {
     }
 }
 
+/// A fake OpenAI-compatible provider taking `key`, and the package served by a
+/// theater-server that has the key and points the OpenAI provider at the fake, its store
+/// named `store_id`: the fake, the server, a client, the port.
+pub fn serve_with_fake_openai(
+    key: &str,
+    store_id: &str,
+) -> (fake_openai::FakeOpenAi, Theater, Client, u16) {
+    let fake = fake_openai::FakeOpenAi::start(key);
+    let base_url = fake.base_url();
+    let (theater, client, port) = serve_package(
+        &[("OPENAI_API_KEY", key), ("OPENAI_BASE_URL", &base_url)],
+        serde_json::json!({ "store_id": store_id }),
+    );
+    (fake, theater, client, port)
+}
+
 /// A theater-server started with `env`, and the package's actor on a free port with the
 /// init fields `init` (plus that `port`), answering: the server, a client, the port.
 pub fn serve_package(env: &[(&str, &str)], init: Value) -> (Theater, Client, u16) {
