@@ -71,14 +71,18 @@ fn unauthorized() -> ApiError {
     )
 }
 
-/// Whether a request may pass; public routes always may.
-pub fn check<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result<(), ApiError> {
-    let public = match (request.method.as_str(), request.path.as_str()) {
+/// The page, its files, health and login: what anyone may ask for.
+fn public(request: &Request) -> bool {
+    match (request.method.as_str(), request.path.as_str()) {
         ("GET" | "HEAD", "/api/health") | ("POST", "/api/login") => true,
         ("GET" | "HEAD", path) => super::assets::page_file(path).is_some(),
         _ => false,
-    };
-    if public || !required(state) {
+    }
+}
+
+/// Whether a request may pass; public routes always may.
+pub fn check<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result<(), ApiError> {
+    if !required(state) || public(request) {
         return Ok(());
     }
     let expected = token(host).ok_or_else(unauthorized)?;
