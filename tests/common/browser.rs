@@ -25,6 +25,8 @@ pub struct Browser {
     base: String,
     session: String,
     agent: ureq::Agent,
+    /// Chromium's profile directory (about 3 MB), removed on drop.
+    profile: std::path::PathBuf,
 }
 
 impl Browser {
@@ -71,6 +73,7 @@ impl Browser {
             base,
             session: String::new(),
             agent,
+            profile,
         };
         let created = browser.command("POST", "/session", Some(capabilities));
         browser.session = created["sessionId"]
@@ -267,6 +270,9 @@ impl Drop for Browser {
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        // Chromium has quit with its session; a leftover process would only make this
+        // fail, which leaves the directory as before.
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
