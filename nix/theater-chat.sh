@@ -10,7 +10,8 @@
 #                    URL, then watch memory until Ctrl-C / SIGTERM, which stop what it started
 #   stop             stop a running `serve` (of the same THEATER_HOME)
 #   status           what runs: server, memory, uptime, actor, last rotation, log
-#   rotate           ask a running `serve` to restart the actor now
+#   rotate           ask a running `serve` to restart the actor: at once, or when the
+#                    replies being written are done (at most CHAT_ROTATE_WAIT_SECONDS)
 #
 # Environment:
 #   THEATER_HOME            server state and chats (default: $XDG_STATE_HOME/theater-chat,
@@ -22,6 +23,8 @@
 #                           being written) to free the runtime's event records; default
 #                           half the limit. Past the limit it is restarted anyway, and if
 #                           that does not bring RSS under the limit, the server is.
+#   CHAT_ROTATE_WAIT_SECONDS  how long an asked-for rotation waits for the replies being
+#                           written, default 300; then it goes ahead and they are lost
 #   CHAT_CHECK_SECONDS      how often memory is checked, default 10
 #   CHAT_LOG                `full` keeps Theater's own per-call log (request bodies
 #                           included) for debugging; by default only the actor's lines and
@@ -46,7 +49,8 @@ limit_mib="${CHAT_MEMORY_LIMIT_MIB:-512}"
 rotate_mib="${CHAT_ROTATE_AT_MIB:-$((limit_mib / 2))}"
 check_s="${CHAT_CHECK_SECONDS:-10}"
 log_max_kib="${CHAT_LOG_MAX_KIB:-1024}"
-for n in "$limit_mib" "$rotate_mib" "$check_s" "$log_max_kib"; do
+rotate_wait_s="${CHAT_ROTATE_WAIT_SECONDS:-300}"
+for n in "$limit_mib" "$rotate_mib" "$check_s" "$log_max_kib" "$rotate_wait_s"; do
   case "$n" in '' | *[!0-9]*) say "CHAT_* limits must be whole numbers, not '$n'"; exit 2 ;; esac
 done
 
@@ -98,8 +102,9 @@ case "${1:-serve}" in
     ;;
   rotate)
     running_runner >/dev/null
-    touch "$run_dir/rotate-now"
-    say "asked for a rotation (within ${check_s} s)"
+    # The time it was asked: a rotation waits at most rotate_wait_s for replies.
+    [ -f "$run_dir/rotate-now" ] || date +%s >"$run_dir/rotate-now"
+    say "asked for a rotation: within ${check_s} s, once no reply is being written (waits at most ${rotate_wait_s} s)"
     exit 0
     ;;
   serve) ;;
@@ -179,6 +184,8 @@ echo $$ >"$run_dir/runner.pid"
 echo "$url" >"$run_dir/url"
 echo 0 >"$run_dir/rotations"
 echo "never" >"$run_dir/last-rotation"
+# A rotation asked of an earlier runner is moot: this one starts a fresh actor.
+rm -f "$run_dir/rotate-now" "$run_dir/rotate-waiting"
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -303,8 +310,16 @@ start_actor() {
   fi
 }
 
+# How many replies the actor is writing now (0 when it does not answer).
+replies_in_flight() {
+  local busy
+  busy="$(curl -fsS --max-time 2 "${url}api/health" 2>/dev/null | sed -n 's/.*"generations":\([0-9]*\).*/\1/p')" || busy=""
+  echo "${busy:-0}"
+}
+
 # A fresh actor frees the runtime's records of the old one's calls. Stores are
-# crash-safe and pages reconnect by themselves, so nothing is lost.
+# crash-safe and pages reconnect by themselves, so nothing acknowledged is lost; a reply
+# being written would be, which is why rotations wait for a quiet moment.
 rotate_actor() {
   local before=$1 after count
   theater stop "$actor_id" >/dev/null 2>&1 || true
@@ -358,16 +373,26 @@ while :; do
     exit 1
   fi
   if [ -f "$run_dir/rotate-now" ]; then
-    rm -f "$run_dir/rotate-now"
-    rotate_actor "$(rss_mib "${server_pid:-0}")"
+    # Asked for: at a quiet moment too, so a reply being written is not lost, unless it
+    # has waited too long (a provider that never answers must not block it for good).
+    asked="$(state rotate-now)"
+    case "$asked" in '' | *[!0-9]*) asked=0 ;; esac
+    busy="$(replies_in_flight)"
+    if [ "$busy" = 0 ] || [ $(( $(date +%s) - asked )) -ge "$rotate_wait_s" ]; then
+      rm -f "$run_dir/rotate-now" "$run_dir/rotate-waiting"
+      [ "$busy" = 0 ] || note "rotating after ${rotate_wait_s} s although replies are still being written ($busy)"
+      rotate_actor "$(rss_mib "${server_pid:-0}")"
+    elif [ ! -f "$run_dir/rotate-waiting" ]; then
+      touch "$run_dir/rotate-waiting"
+      note "rotation waits for the replies being written ($busy)"
+    fi
     continue
   fi
   [ -n "$server_pid" ] || continue
   rss="$(rss_mib "$server_pid")"
   [ "$rss" -ge "$rotate_mib" ] || continue
   # A quiet moment: no reply is being written (past the limit, rotate regardless).
-  busy="$(curl -fsS --max-time 2 "${url}api/health" 2>/dev/null | sed -n 's/.*"generations":\([0-9]*\).*/\1/p')"
-  if [ "${busy:-0}" = 0 ] || [ "$rss" -ge "$limit_mib" ]; then
+  if [ "$(replies_in_flight)" = 0 ] || [ "$rss" -ge "$limit_mib" ]; then
     rotate_actor "$rss"
   fi
 done

@@ -8,6 +8,8 @@
 //!   page's WebSocket reconnects by itself and shows a message posted afterwards.
 //! - The log holds the actor's lines, no message content, a few hundred bytes per
 //!   request at most, and Theater's own per-call log goes nowhere.
+//! - A rotation asked for while a reply is being written waits for it, so the reply is
+//!   not lost, but not for ever: past `CHAT_ROTATE_WAIT_SECONDS` it goes ahead.
 //!
 //! Needs Theater on PATH, Chromium and the package: run through scripts/test, or
 //! `cargo test --test leave_running -- --ignored`.
@@ -22,6 +24,7 @@
 mod common;
 
 use common::browser::Browser;
+use common::fake_openai::FakeOpenAi;
 use common::{free_port, package_manifest, wait_until, Client};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -334,4 +337,136 @@ fn a_start_that_fails_says_why_and_leaves_no_actor_behind() {
         !listed.contains("chat"),
         "the failed actor lingers:\n{listed}"
     );
+}
+
+#[test]
+#[ignore = "needs Theater 0.2.1 and the built package; run scripts/test"]
+fn an_asked_rotation_waits_for_the_reply_being_written() {
+    const KEY: &str = "sk-rotation-test-key-0123456789abcdef";
+    let home = std::env::temp_dir().join(format!("theater-chat-wait-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).unwrap();
+    let (port, server) = (free_port(), free_port());
+    let fake = FakeOpenAi::start(KEY);
+    let base_url = fake.base_url();
+    let runner = Runner::start(
+        &home,
+        port,
+        server,
+        &[
+            ("OPENAI_API_KEY", KEY),
+            ("OPENAI_BASE_URL", &base_url),
+            ("CHAT_ROTATE_WAIT_SECONDS", "8"),
+        ],
+    );
+    let client = Client::new(port);
+    let chat = client.expect(
+        201,
+        "POST",
+        "/api/chats",
+        Some(json!({ "provider": "openai", "model": "fake-hold" })),
+    );
+    let chat = chat["id"].as_str().unwrap().to_string();
+    let ask = |text: &str| {
+        client.expect(
+            201,
+            "POST",
+            &format!("/api/messages?chat={chat}"),
+            Some(json!({ "content": text })),
+        );
+        let accepted = client.expect(202, "POST", &format!("/api/reply?chat={chat}"), None);
+        accepted["generation"]["id"].as_str().unwrap().to_string()
+    };
+    let status = |id: &str| {
+        client.expect(200, "GET", &format!("/api/generation?id={id}"), None)["generation"]["status"]
+            .clone()
+    };
+    let held = |n: usize| {
+        wait_until(
+            "the reply never reached the provider; output:",
+            Duration::from_secs(30),
+            || fake.holding() >= n,
+            || runner.output(),
+        )
+    };
+
+    // 1. While the provider holds the reply, the asked rotation waits.
+    let first = ask("Worth the wait");
+    held(1);
+    let said = runner.command("rotate");
+    assert!(said.contains("once no reply is being written"), "{said}");
+    wait_until(
+        "the runner never said it waits; output:",
+        Duration::from_secs(10),
+        || {
+            runner
+                .log()
+                .contains("rotation waits for the replies being written (1)")
+        },
+        || runner.output(),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(runner.rotations(), 0, "it rotated under a running reply");
+    assert_eq!(status(&first), "running");
+
+    // The reply lands, then the actor is restarted (the new one knows nothing of the old
+    // one's generations), and the reply is in the conversation.
+    fake.release();
+    wait_until(
+        "no rotation after the reply; output:",
+        Duration::from_secs(30),
+        || runner.rotations() >= 1,
+        || runner.output(),
+    );
+    wait_until(
+        "the page never came back after the rotation",
+        Duration::from_secs(30),
+        || {
+            client
+                .try_call("GET", "/api/health", None)
+                .is_some_and(|r| r.status == 200)
+        },
+        || runner.output(),
+    );
+    let history = client.expect(200, "GET", &format!("/api/messages?chat={chat}"), None);
+    let replies: Vec<&str> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "assistant")
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert_eq!(replies.len(), 1, "{history}");
+    assert!(
+        replies[0].starts_with("Fake reply #1 to: Worth the wait"),
+        "{history}"
+    );
+
+    // 2. A provider that never answers does not block a rotation for good.
+    fake.hold();
+    ask("Never answered");
+    held(1);
+    runner.command("rotate");
+    let asked = Instant::now();
+    wait_until(
+        "the rotation never went ahead; output:",
+        Duration::from_secs(30),
+        || runner.rotations() >= 2,
+        || runner.output(),
+    );
+    assert!(
+        asked.elapsed() >= Duration::from_secs(7),
+        "it did not wait: {:?}",
+        asked.elapsed()
+    );
+    assert!(
+        runner
+            .log()
+            .contains("rotating after 8 s although replies are still being written (1)"),
+        "{}",
+        runner.log()
+    );
+    fake.release();
+    drop(runner);
+    let _ = std::fs::remove_dir_all(&home);
 }
