@@ -34,7 +34,7 @@ function renderBranchControls(node, m) {
     next.addEventListener('click', () => switchBranch(siblings[index + 1].id));
     parts.push(h('span', { className: 'msg-versions', dataset: { testid: 'versions' } }, prev, `${index + 1}/${siblings.length}`, next));
   }
-  if (m.role === 'user') {
+  if (m.role === 'user' && state.editingId !== m.id) {
     const edit = h('button', { type: 'button', className: 'link-btn', dataset: { testid: 'edit' }, disabled: pending }, 'Edit');
     edit.addEventListener('click', () => startEdit(node, m));
     parts.push(edit);
