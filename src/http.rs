@@ -156,7 +156,11 @@ impl Request {
             return Err(ApiError::new(
                 413,
                 "payload_too_large",
-                format!("the request body is over {limit} bytes"),
+                format!(
+                    "the request body is {} bytes, over the {} KiB this takes",
+                    self.body.len(),
+                    limit / 1024
+                ),
             ));
         }
         let host = self.header("host");

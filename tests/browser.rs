@@ -125,6 +125,33 @@ fn a_user_chats_in_the_browser() {
     let chat = client.expect(200, "GET", &format!("/api/chat?id={id}"), None);
     assert_eq!(chat["message_count"], 4);
 
+    // A message longer than the actor takes is refused at once, and the text stays.
+    browser.eval(
+        "const c = document.querySelector('[data-testid=composer]'); \
+         c.value = 'long '.repeat(60000); c.dispatchEvent(new Event('input', {bubbles: true}));",
+    );
+    browser.click("[data-testid=send]");
+    let error = browser.wait_for(
+        "the too-long notice",
+        "const e = document.querySelector('[data-testid=error]'); return e && e.textContent;",
+    );
+    assert!(
+        error
+            .as_str()
+            .unwrap()
+            .contains("too long to send: 293 KiB"),
+        "{error}"
+    );
+    let kept =
+        browser.eval("return document.querySelector('[data-testid=composer]').value.length;");
+    assert_eq!(kept, json!(300000), "the text was not given back");
+    let chat = client.expect(200, "GET", &format!("/api/chat?id={id}"), None);
+    assert_eq!(chat["message_count"], 4);
+    browser.eval(
+        "const c = document.querySelector('[data-testid=composer]'); c.value = ''; \
+         document.querySelector('[data-testid=error] button').click();",
+    );
+
     // A provider that is not configured says so, and the user's message stays.
     browser.eval(
         "const s = document.querySelector('[data-testid=model-select]'); \

@@ -16,6 +16,9 @@ const PING_INTERVAL_MS = 15000;
 // it: Theater keeps the old connection open but nothing answers); reconnect.
 const PONG_TIMEOUT_MS = 5000;
 const NETWORK_ERROR = 'Cannot reach the chat actor. Check that it is running, then try again.';
+// The largest request body the actor takes (src/http.rs MAX_BODY_BYTES; an import may
+// be bigger): a longer message is refused here, at once, with the text kept.
+const MAX_BODY_BYTES = 256 * 1024;
 
 const state = {
   providers: [],
@@ -156,6 +159,14 @@ async function apiOnce(method, path, body) {
   if (method === 'POST' || method === 'PATCH' || method === 'PUT') {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body === undefined ? {} : body);
+    const size = new Blob([init.body]).size;
+    if (size > MAX_BODY_BYTES && path !== '/api/import') {
+      throw apiError(
+        `This is too long to send: ${Math.ceil(size / 1024)} KiB, and the chat takes ${MAX_BODY_BYTES / 1024} KiB at most. Shorten it or send it in parts.`,
+        413,
+        'payload_too_large',
+      );
+    }
   }
   let res;
   let text;

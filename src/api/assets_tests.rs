@@ -1,5 +1,6 @@
 //! The page's files: the Markdown renderer's are served like the rest of the page, the
-//! vendored markdown-it is exactly the file README.md pins, and the style sheet is whole.
+//! vendored markdown-it is exactly the file README.md pins, the style sheet is whole, and
+//! the page's body limits are the actor's.
 
 use crate::test_support::{on_disk, Harness};
 
@@ -282,4 +283,28 @@ fn every_page_file_is_served_and_the_page_loads_only_those() {
             }
         }
     }
+}
+
+/// The value of `const NAME = A * B ...;` in a page script.
+fn page_constant(script: &str, name: &str) -> Option<usize> {
+    let start = script.find(&format!("const {name} = "))? + name.len() + 9;
+    let expression = script.get(start..)?.split(';').next()?;
+    expression
+        .split('*')
+        .map(|factor| factor.trim().parse::<usize>().ok())
+        .product()
+}
+
+#[test]
+fn the_page_knows_the_actors_body_limits() {
+    let app = include_str!("../../assets/web/app.js");
+    let transfer = include_str!("../../assets/web/transfer.js");
+    assert_eq!(
+        page_constant(app, "MAX_BODY_BYTES"),
+        Some(crate::http::MAX_BODY_BYTES)
+    );
+    assert_eq!(
+        page_constant(transfer, "MAX_IMPORT_BYTES"),
+        Some(crate::http::MAX_IMPORT_BYTES)
+    );
 }
