@@ -1048,3 +1048,61 @@ fn a_failed_reply_says_why_after_a_reload_too() {
     );
     assert_eq!(browser.eval(NOTICE), seen);
 }
+
+#[test]
+#[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
+fn the_page_comes_back_as_soon_as_the_actor_does() {
+    let manifest = package_manifest();
+    let mut theater = Theater::start(&[]);
+    let port = free_port();
+    let init = json!({ "port": port, "store_id": "browser-back" });
+    theater.start_actor(&manifest, &init);
+    let client = Client::new(port);
+    client.wait_ready(&theater);
+
+    let browser = Browser::start();
+    browser.goto(&format!("http://127.0.0.1:{port}/"));
+    let live = "return document.getElementById('conn-status').dataset.state === 'live';";
+    browser.wait_for("live updates", live);
+
+    // The server goes away: the page says so and waits longer between attempts.
+    theater.kill_server();
+    browser.wait_for(
+        "the page to wait 8 s between attempts",
+        "return document.getElementById('conn-status').textContent.includes('retrying in 8s');",
+    );
+    browser.type_into("[data-testid=composer]", "Sent while it was down\u{E007}");
+    let error = browser.wait_for(
+        "the cannot-reach notice",
+        "const e = document.querySelector('[data-testid=error]'); return e && e.textContent;",
+    );
+    assert!(
+        error
+            .as_str()
+            .unwrap()
+            .contains("Cannot reach the chat actor"),
+        "{error}"
+    );
+
+    // It is back: the user sends again, and the page is live at once, not when its
+    // next attempt is due, with the stale notice gone.
+    theater.start_server();
+    theater.start_actor(&manifest, &init);
+    client.wait_ready(&theater);
+    browser.click("[data-testid=send]");
+    let sent = std::time::Instant::now();
+    browser.wait_for(
+        "the reply",
+        "return document.querySelectorAll('[data-testid=message][data-role=assistant]').length === 1;",
+    );
+    browser.wait_for("live updates again", live);
+    assert!(
+        sent.elapsed() < Duration::from_secs(4),
+        "live updates came back {:?} after the send",
+        sent.elapsed()
+    );
+    let notice = browser.eval("return document.querySelector('[data-testid=error]') === null;");
+    assert_eq!(notice, json!(true), "the cannot-reach notice stayed");
+    let shown = browser.eval(MESSAGES);
+    assert_eq!(shown[0], json!(["user", "Sent while it was down"]));
+}

@@ -10,7 +10,7 @@
 
 // One message object on the server holds 32 messages: a page costs it one read.
 const PAGE_SIZE = 32;
-const MAX_BACKOFF_MS = 30000;
+const MAX_BACKOFF_MS = 10000;
 const PING_INTERVAL_MS = 15000;
 // A socket whose ping gets no answer this fast is dead (the actor was restarted under
 // it: Theater keeps the old connection open but nothing answers); reconnect.
@@ -191,6 +191,9 @@ async function apiOnce(method, path, body) {
     throw apiError(message, res.status, e && e.code);
   }
   if (text && data === null) throw apiError('The chat actor sent an unreadable response.', res.status, 'bad_response');
+  // The actor answers: a "cannot reach" notice is stale, and live updates can resume.
+  if (els.notices && els.notices.textContent.includes(NETWORK_ERROR)) clearBanner();
+  reconnectNow();
   return data;
 }
 
@@ -471,10 +474,15 @@ function bindEvents() {
     if (id) openChat(id);
     else closeChat('');
   });
-  // Without a socket, refresh when the user comes back to the tab.
+  // Without a socket, refresh when the user comes back to the tab, and try the socket.
   document.addEventListener('visibilitychange', () => {
-    if (!document.hidden && !socketOpen()) refreshAll();
+    if (!document.hidden && !socketOpen()) {
+      refreshAll();
+      reconnectNow();
+    }
   });
+  window.addEventListener('online', reconnectNow);
+  window.addEventListener('focus', reconnectNow);
   window.addEventListener('unhandledrejection', (e) => {
     const reason = e.reason;
     showError(reason && reason.message ? reason.message : 'Something went wrong.');

@@ -6,7 +6,7 @@
 
 /* ---------- live updates (WebSocket) ---------- */
 
-const socket = { ws: null, delay: 1000, retryTimer: null, pingTimer: null, pongTimer: null };
+const socket = { ws: null, delay: 1000, retryTimer: null, pingTimer: null, pongTimer: null, connecting: false };
 const changedChats = new Set();
 let changeTimer = null;
 
@@ -21,6 +21,7 @@ function socketOpen() {
 
 async function connectSocket() {
   socket.retryTimer = null;
+  socket.connecting = true;
   let query = '';
   if (state.tokenRequired) {
     // The socket's connect handler sees no cookie: a single-use ticket admits it.
@@ -28,6 +29,7 @@ async function connectSocket() {
       const res = await api('GET', '/api/ws-ticket');
       query = `?ticket=${enc(res.ticket)}`;
     } catch (_) {
+      socket.connecting = false;
       scheduleReconnect();
       return;
     }
@@ -36,10 +38,12 @@ async function connectSocket() {
   try {
     ws = new WebSocket(`${location.protocol === 'https:' ? 'wss://' : 'ws://'}${location.host}/ws${query}`);
   } catch (_) {
+    socket.connecting = false;
     scheduleReconnect();
     return;
   }
   socket.ws = ws;
+  socket.connecting = false;
   setConnStatus('connecting', 'Connecting…');
   ws.addEventListener('open', () => {
     socket.delay = 1000;
@@ -64,6 +68,17 @@ async function connectSocket() {
     if (socket.ws === ws) socket.ws = null;
     scheduleReconnect();
   });
+}
+
+// The actor answers again (a request went through, the user came back to the tab, the
+// machine is back online): waiting out the back-off would leave the page offline for
+// up to MAX_BACKOFF_MS for nothing.
+function reconnectNow() {
+  if (socket.connecting || socket.ws || !socket.retryTimer) return;
+  clearTimeout(socket.retryTimer);
+  socket.retryTimer = null;
+  socket.delay = 1000;
+  connectSocket();
 }
 
 function scheduleReconnect() {
