@@ -7,7 +7,8 @@
 #
 # Usage: theater-chat.sh [serve|stop|status|rotate]
 #   serve (default)  start theater-server unless one answers, start the actor, print the
-#                    URL, then watch memory until Ctrl-C / SIGTERM, which stop what it started
+#                    URL, then watch memory and health until Ctrl-C / SIGTERM, which stop
+#                    what it started
 #   stop             stop a running `serve` (of the same THEATER_HOME)
 #   status           what runs: server, memory, uptime, actor, last rotation, log
 #   rotate           ask a running `serve` to restart the actor: at once, or when the
@@ -26,6 +27,9 @@
 #   CHAT_ROTATE_WAIT_SECONDS  how long an asked-for rotation waits for the replies being
 #                           written, default 300; then it goes ahead and they are lost
 #   CHAT_CHECK_SECONDS      how often memory is checked, default 10
+#   CHAT_UNANSWERED_SECONDS an actor whose page does not answer this long is restarted,
+#                           default 60. A server that dies is started again (3 times in
+#                           10 minutes at most: then the runner stops and says why)
 #   CHAT_LOG                `full` keeps Theater's own per-call log (request bodies
 #                           included) for debugging; by default only the actor's lines and
 #                           errors are kept, in $THEATER_HOME/chat.log
@@ -50,7 +54,8 @@ rotate_mib="${CHAT_ROTATE_AT_MIB:-$((limit_mib / 2))}"
 check_s="${CHAT_CHECK_SECONDS:-10}"
 log_max_kib="${CHAT_LOG_MAX_KIB:-1024}"
 rotate_wait_s="${CHAT_ROTATE_WAIT_SECONDS:-300}"
-for n in "$limit_mib" "$rotate_mib" "$check_s" "$log_max_kib" "$rotate_wait_s"; do
+unanswered_s="${CHAT_UNANSWERED_SECONDS:-60}"
+for n in "$limit_mib" "$rotate_mib" "$check_s" "$log_max_kib" "$rotate_wait_s" "$unanswered_s"; do
   case "$n" in '' | *[!0-9]*) say "CHAT_* limits must be whole numbers, not '$n'"; exit 2 ;; esac
 done
 
@@ -362,15 +367,50 @@ note "actor $actor_id started from $manifest"
 printf 'Chat: %s\n' "$url"
 say "Ctrl-C stops the actor$([ -n "$server_pid" ] && printf ' and the server')."
 
+server_restarts=()   # when the server was last started again after it died
+unanswered_since=""  # since when the page has not answered
+last_health=0        # when it was last asked
 while :; do
   sleep "$check_s" &
   wait $! || true
   if [ -n "$server_pid" ] && ! kill -0 "$server_pid" 2>/dev/null; then
+    # Crashed or killed (out of memory, say): the store is crash-safe, so start it and
+    # the actor again, unless it keeps dying, which a restart will not mend.
     server_pid=""
     actor_id=""
-    say "theater-server stopped unexpectedly"
+    now="$(date +%s)"
+    recent=0
+    for t in ${server_restarts[@]+"${server_restarts[@]}"}; do
+      [ $(( now - t )) -ge 600 ] || recent=$(( recent + 1 ))
+    done
+    if [ "$recent" -ge 3 ]; then
+      note "theater-server stopped unexpectedly, the fourth time in 10 minutes: giving up"
+      show_server_log
+      exit 1
+    fi
+    server_restarts+=("$now")
+    note "theater-server stopped unexpectedly: starting it again (restart $(( recent + 1 )) of at most 3 in 10 minutes)"
     show_server_log
-    exit 1
+    start_server
+    start_actor
+    note "actor $actor_id started from $manifest"
+    unanswered_since=""
+    continue
+  fi
+  # An actor that no longer answers (stopped from outside, or failed) is restarted. The
+  # runtime records every request for the actor's life, so ask its smallest route, and
+  # only a few times per CHAT_UNANSWERED_SECONDS.
+  if [ $(( $(date +%s) - last_health )) -lt $(( unanswered_s / 3 )) ]; then
+    :
+  elif last_health="$(date +%s)" && curl -fsS -o /dev/null --max-time 3 "${url}api/health" 2>/dev/null; then
+    unanswered_since=""
+  elif [ -z "$unanswered_since" ]; then
+    unanswered_since="$(date +%s)"
+  elif [ $(( $(date +%s) - unanswered_since )) -ge "$unanswered_s" ]; then
+    note "the page has not answered for $(( $(date +%s) - unanswered_since )) s: restarting the actor"
+    unanswered_since=""
+    rotate_actor "$(rss_mib "${server_pid:-0}")"
+    continue
   fi
   if [ -f "$run_dir/rotate-now" ]; then
     # Asked for: at a quiet moment too, so a reply being written is not lost, unless it

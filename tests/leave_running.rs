@@ -10,6 +10,8 @@
 //!   request at most, and Theater's own per-call log goes nowhere.
 //! - A rotation asked for while a reply is being written waits for it, so the reply is
 //!   not lost, but not for ever: past `CHAT_ROTATE_WAIT_SECONDS` it goes ahead.
+//! - An actor stopped from outside, and a theater-server killed, are started again,
+//!   with the chats.
 //!
 //! Needs Theater on PATH, Chromium and the package: run through scripts/test, or
 //! `cargo test --test leave_running -- --ignored`.
@@ -467,6 +469,74 @@ fn an_asked_rotation_waits_for_the_reply_being_written() {
         runner.log()
     );
     fake.release();
+    drop(runner);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+#[ignore = "needs Theater 0.2.1 and the built package; run scripts/test"]
+fn a_stopped_actor_and_a_dead_server_are_started_again() {
+    let home = std::env::temp_dir().join(format!("theater-chat-back-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).unwrap();
+    let (port, server) = (free_port(), free_port());
+    let runner = Runner::start(&home, port, server, &[("CHAT_UNANSWERED_SECONDS", "3")]);
+    let client = Client::new(port);
+    let chat = client.expect(201, "POST", "/api/chats", Some(json!({ "title": "Kept" })));
+    let chat = chat["id"].as_str().unwrap().to_string();
+    let posted = client.expect(
+        201,
+        "POST",
+        &format!("/api/messages?chat={chat}"),
+        Some(json!({ "content": "still here" })),
+    );
+    let message = posted["message"]["id"].as_str().unwrap().to_string();
+    let answers = || {
+        client
+            .try_call("GET", "/api/health", None)
+            .is_some_and(|r| r.status == 200)
+    };
+    let run_file = |name: &str| {
+        std::fs::read_to_string(home.join("run").join(name))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+
+    // 1. The actor is stopped from outside: the runner starts it again.
+    let actor = run_file("actor.id");
+    let stopped = Command::new("theater")
+        .args(["stop", &actor])
+        .envs(runner.env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(stopped.status.success(), "{stopped:?}");
+    wait_until(
+        "the runner never restarted the stopped actor; output:",
+        Duration::from_secs(30),
+        || runner.log().contains("the page has not answered for") && answers(),
+        || runner.output(),
+    );
+    assert_ne!(run_file("actor.id"), actor);
+    assert_eq!(client.history(&chat), vec![message.clone()]);
+
+    // 2. theater-server dies (SIGKILL, as the kernel's OOM killer would): started again.
+    let pid = run_file("server.pid");
+    let killed = Command::new("kill").args(["-9", &pid]).status().unwrap();
+    assert!(killed.success());
+    wait_until(
+        "the runner never started the dead server again; output:",
+        Duration::from_secs(60),
+        || {
+            runner
+                .log()
+                .contains("theater-server stopped unexpectedly: starting it again")
+                && answers()
+        },
+        || runner.output(),
+    );
+    assert_ne!(run_file("server.pid"), pid);
+    assert_eq!(client.history(&chat), vec![message]);
     drop(runner);
     let _ = std::fs::remove_dir_all(&home);
 }
