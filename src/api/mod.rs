@@ -340,29 +340,14 @@ pub(crate) fn clean_title(title: &str) -> Result<String, ApiError> {
 }
 
 /// A title from the first line of text of the first message, without the Markdown
-/// that would show as raw characters in the list: a heading's `#`, a quote's `>`, a
-/// list item's marker, `**`, `__` and backticks. A code fence is not a line of text.
+/// that would show as raw characters in the list ([`crate::chats::readable`]). A code
+/// fence is not a line of text.
 fn auto_title(content: &str) -> String {
     let lines = content.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.clone().next().unwrap_or_default();
     let plain = lines
-        .filter(|l| !l.starts_with("```") && !l.starts_with("~~~"))
-        .map(|l| {
-            let mut l = l;
-            while let Some(quoted) = l.strip_prefix('>') {
-                l = quoted.trim_start();
-            }
-            let hashes = l.len() - l.trim_start_matches('#').len();
-            if (1..=6).contains(&hashes) && l.get(hashes..).is_some_and(|r| r.starts_with(' ')) {
-                l = l.get(hashes..).unwrap_or(l).trim_start();
-            }
-            let l = ["- ", "* ", "+ "]
-                .iter()
-                .find_map(|marker| l.strip_prefix(marker))
-                .unwrap_or(l);
-            l.replace("**", "").replace("__", "").replace('`', "")
-        })
-        .map(|l| l.trim().to_string())
+        .filter(|l| !crate::chats::readable::is_fence(l))
+        .map(crate::chats::readable::line)
         .find(|l| !l.is_empty());
     let line = plain.unwrap_or_else(|| first.to_string());
     providers::excerpt(&without_controls(&line), AUTO_TITLE_CHARS)

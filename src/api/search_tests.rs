@@ -250,3 +250,30 @@ fn the_search_script_is_public_like_the_page() {
     let search_at = page.find("src=\"/search.js\"").unwrap();
     assert!(search_at < page.find("src=\"/app.js\"").unwrap());
 }
+
+#[test]
+fn snippets_read_as_text_unless_the_query_is_in_the_marks() {
+    let mut h = Harness::new();
+    chat_with(
+        &mut h,
+        "Marks",
+        "## Steps\n\nRead **the guide** at [the docs](https://example.com/guide)\n```sh\nmake all\n```",
+    );
+    let user_snippet = |found: &Value| {
+        found["results"][0]["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["role"] == "user")
+            .map(|m| m["snippet"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let (_, found) = search(&mut h, "q=guide");
+    assert_eq!(
+        user_snippet(&found),
+        "Steps Read the guide at the docs make all"
+    );
+    // Someone looking for the marks finds them as typed.
+    let (_, found) = search(&mut h, "q=**the");
+    assert!(user_snippet(&found).contains("**the guide**"), "{found}");
+}

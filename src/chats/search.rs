@@ -474,7 +474,12 @@ impl<H: Host> Scan<'_, '_, H> {
             // The object's own message and its window, newest first.
             for (message_id, message) in run.into_iter().rev() {
                 self.out.scanned_messages += 1;
-                if let Some(snippet) = self.query.snippet(&message.content) {
+                if let Some(raw) = self.query.snippet(&message.content) {
+                    // Shown as read, unless the query is in the marks themselves.
+                    let snippet = self
+                        .query
+                        .snippet(&super::readable::text(&message.content))
+                        .unwrap_or(raw);
                     matches.push(Hit {
                         message: message_id,
                         role: message.role,
