@@ -1106,3 +1106,63 @@ fn the_page_comes_back_as_soon_as_the_actor_does() {
     let shown = browser.eval(MESSAGES);
     assert_eq!(shown[0], json!(["user", "Sent while it was down"]));
 }
+
+#[test]
+#[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
+fn a_new_chat_starts_with_its_first_message_and_keeps_the_model_picked() {
+    const KEY: &str = "sk-browser-test-key-0123456789";
+    let (_fake, _theater, client, port) = common::serve_with_fake_openai(KEY, "browser-new");
+    let browser = Browser::start();
+    browser.goto(&format!("http://127.0.0.1:{port}/"));
+    browser.wait_for(
+        "the page to load",
+        "return document.body.dataset.ready === '1';",
+    );
+    let select = "return document.querySelector('[data-testid=model-select]').value;";
+    browser.eval(
+        "const s = document.querySelector('[data-testid=model-select]'); \
+         s.value = 'openai/gpt-4o'; s.dispatchEvent(new Event('change', {bubbles: true}));",
+    );
+    browser.type_into("[data-testid=composer]", "First question\u{E007}");
+    browser.wait_for(
+        "the reply",
+        "return document.querySelectorAll('[data-testid=message][data-role=assistant]').length === 1;",
+    );
+    let chats = all_chats(&client);
+    assert_eq!(chats.len(), 1);
+    assert_eq!(
+        (&chats[0]["provider"], &chats[0]["model"]),
+        (&json!("openai"), &json!("gpt-4o"))
+    );
+
+    // "New chat", however often, creates nothing until something is said.
+    for _ in 0..3 {
+        browser.click("[data-testid=new-chat]");
+    }
+    browser.wait_for(
+        "the empty conversation",
+        "return location.hash === '' && !document.querySelector('[data-testid=message]');",
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(all_chats(&client).len(), 1, "empty chats were created");
+    assert_eq!(browser.eval(select), json!("openai/gpt-4o"));
+
+    // The model picked is this browser's choice for new chats, after a reload too.
+    browser.eval("location.reload();");
+    browser.wait_for(
+        "the page to reload",
+        "return document.body.dataset.ready === '1';",
+    );
+    assert_eq!(browser.eval(select), json!("openai/gpt-4o"));
+    browser.type_into("[data-testid=composer]", "Second question\u{E007}");
+    browser.wait_for(
+        "the second chat's reply",
+        "return document.querySelectorAll('[data-testid=message][data-role=assistant]').length === 1 \
+         && location.hash !== '';",
+    );
+    let chats = all_chats(&client);
+    assert_eq!(chats.len(), 2);
+    assert!(chats
+        .iter()
+        .all(|c| c["provider"] == "openai" && c["model"] == "gpt-4o"));
+}

@@ -15,6 +15,8 @@ const PING_INTERVAL_MS = 15000;
 // A socket whose ping gets no answer this fast is dead (the actor was restarted under
 // it: Theater keeps the old connection open but nothing answers); reconnect.
 const PONG_TIMEOUT_MS = 5000;
+// The model last picked, kept in this browser for the next new chat.
+const MODEL_KEY = 'theater-chat.model';
 const NETWORK_ERROR = 'Cannot reach the chat actor. Check that it is running, then try again.';
 // The largest request body the actor takes (src/http.rs MAX_BODY_BYTES; an import may
 // be bigger): a longer message is refused here, at once, with the text kept.
@@ -278,6 +280,9 @@ async function loadProviders() {
     const d = data.default;
     if (d && d.provider && d.model) state.defaultModel = modelKey(d.provider, d.model);
     buildModelOptions();
+    const remembered = recallModel();
+    const usable = Array.from(els.modelSelect.options).some((o) => o.value === remembered && !o.disabled);
+    if (!state.pickedModel && usable) state.pickedModel = remembered;
     syncModelSelect();
     refreshModelLabels();
     renderCompare();
@@ -332,6 +337,23 @@ function syncModelSelect() {
   sel.value = want;
 }
 
+// Storage may be off (a private window, a policy): then nothing is remembered.
+function rememberModel(value) {
+  try {
+    localStorage.setItem(MODEL_KEY, value);
+  } catch (_) {
+    /* nothing to remember it in */
+  }
+}
+
+function recallModel() {
+  try {
+    return localStorage.getItem(MODEL_KEY);
+  } catch (_) {
+    return null;
+  }
+}
+
 function selectedModel() {
   const opt = els.modelSelect.selectedOptions[0];
   if (!opt || opt.disabled || !state.providers.length) return null;
@@ -344,12 +366,14 @@ async function changeModel() {
   if (!chosen) return;
   if (!state.currentId) {
     state.pickedModel = value;
+    rememberModel(value);
     return;
   }
   const id = state.currentId;
   els.modelSelect.disabled = true;
   try {
     upsertChat(await api('PATCH', `/api/chat?id=${enc(id)}`, chosen));
+    rememberModel(value);
   } catch (err) {
     showError(err.message);
   } finally {

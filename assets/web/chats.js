@@ -306,16 +306,13 @@ async function createChat() {
   return chat;
 }
 
-async function newChat() {
+// A chat is created with its first message (sendMessage), so "New chat" leaves no empty
+// chat behind; the model shown stays, for the new chat.
+function newChat() {
   if (state.renamingId) finishRename(state.renamingId, null);
-  els.newChat.disabled = true;
-  try {
-    await createChat();
-    clearBanner();
-    els.composer.focus();
-  } catch (err) {
-    showError(err.message);
-  } finally {
-    els.newChat.disabled = false;
-  }
+  const shown = els.modelSelect.selectedOptions[0];
+  if (shown && !shown.disabled && parseModelKey(shown.value)) state.pickedModel = shown.value;
+  closeChat('');
+  clearBanner();
+  els.composer.focus();
 }
