@@ -124,8 +124,18 @@ fn a_user_branches_a_conversation_in_the_browser() {
 
     // Ask two models at once: the chat's (demo) and gpt-4o-mini through the fake.
     browser.eval("document.querySelector('[data-testid=compare]').open = true;");
+    // The chat's own model always answers: shown ticked, fixed, and not counted.
+    let own = browser.eval(
+        "const i = Array.from(document.querySelectorAll('#compare-list input')).find(i => i.value === 'demo/demo-echo'); \
+         return [i.checked, i.disabled];",
+    );
+    assert_eq!(own, json!([true, true]));
     browser.eval(
         "Array.from(document.querySelectorAll('#compare-list input')).find(i => i.value === 'openai/gpt-4o-mini').click();",
+    );
+    assert_eq!(
+        browser.eval("return document.getElementById('compare-summary').textContent;"),
+        json!("Compare: +1 model")
     );
     browser.type_into("[data-testid=composer]", "Third question\u{E007}");
     browser.wait_for(
@@ -202,8 +212,14 @@ fn a_user_branches_a_conversation_in_the_browser() {
     browser.type_into("[data-testid=composer]", "\u{E00A}n\u{E000}");
     browser.wait_for(
         "a new, empty conversation",
-        "return document.querySelectorAll('[data-testid=chat-item]').length === 3 \
-         && document.querySelectorAll('[data-testid=message]').length === 0;",
+        "return location.hash === '' && document.querySelectorAll('[data-testid=message]').length === 0;",
+    );
+    // Stored with its first message only.
+    assert_eq!(all_chats(&client).len(), 2);
+    browser.type_into("[data-testid=composer]", "A new start\u{E007}");
+    browser.wait_for(
+        "the new chat in the list",
+        "return document.querySelectorAll('[data-testid=chat-item]').length === 3;",
     );
     assert_eq!(all_chats(&client).len(), 3);
 }

@@ -335,6 +335,7 @@ function syncModelSelect() {
     sel.append(h('option', { value: want, dataset: { extra: '1' } }, `${want} (not offered)`));
   }
   sel.value = want;
+  renderCompare(); // the chat's own model is not one to compare with
 }
 
 // Storage may be off (a private window, a policy): then nothing is remembered.
@@ -367,6 +368,7 @@ async function changeModel() {
   if (!state.currentId) {
     state.pickedModel = value;
     rememberModel(value);
+    renderCompare();
     return;
   }
   const id = state.currentId;

@@ -133,15 +133,24 @@ function replyModels(chatId) {
   return { models: keys.map(parseModelKey) };
 }
 
+// The models picked under "Compare", without the one the chat uses: that one always
+// answers, so it is shown ticked and fixed, and does not count against the two more.
+function comparedOthers() {
+  const own = els.modelSelect.value;
+  return Array.from(state.compare).filter((k) => k !== own);
+}
+
 function renderCompare() {
+  const own = els.modelSelect.value;
   const options = [];
   for (const p of state.providers) {
     if (!p.available) continue;
     for (const m of p.models || []) {
       const key = modelKey(p.id, m.id);
-      const box = h('input', { type: 'checkbox', value: key, checked: state.compare.has(key) });
+      const mine = key === own;
+      const box = h('input', { type: 'checkbox', value: key, checked: mine || state.compare.has(key), disabled: mine });
       box.addEventListener('change', () => {
-        if (box.checked && state.compare.size >= 2) {
+        if (box.checked && comparedOthers().length >= 2) {
           box.checked = false;
           showError('Compare asks at most two more models next to the chat\'s own.');
           return;
@@ -150,7 +159,8 @@ function renderCompare() {
         else state.compare.delete(key);
         renderCompareSummary();
       });
-      options.push(h('label', { className: 'compare-option' }, box, ` ${p.name || p.id}: ${m.name || m.id}`));
+      const label = ` ${p.name || p.id}: ${m.name || m.id}${mine ? ' (this chat\'s model)' : ''}`;
+      options.push(h('label', { className: 'compare-option' }, box, label));
     }
   }
   els.compareList.replaceChildren(...options);
@@ -158,7 +168,7 @@ function renderCompare() {
 }
 
 function renderCompareSummary() {
-  const n = state.compare.size;
+  const n = comparedOthers().length;
   els.compareSummary.textContent = n ? `Compare: +${n} model${n === 1 ? '' : 's'}` : 'Compare models';
 }
 
