@@ -514,7 +514,12 @@ fn a_stopped_actor_and_a_dead_server_are_started_again() {
     wait_until(
         "the runner never restarted the stopped actor; output:",
         Duration::from_secs(30),
-        || runner.log().contains("the page has not answered for") && answers(),
+        // Until the runner has seen it answer: it is then back to watching.
+        || {
+            runner.log().contains("the page has not answered for")
+                && runner.rotations() >= 1
+                && answers()
+        },
         || runner.output(),
     );
     assert_ne!(run_file("actor.id"), actor);
