@@ -215,7 +215,7 @@ fn a_long_conversation_is_trimmed_from_the_oldest_turns_and_the_reply_says_so() 
     assert!(reply["content"]
         .as_str()
         .unwrap()
-        .contains("message 1 you have sent"));
+        .contains("It sees 1 message of yours"));
     let (_, page) = h.call("GET", &format!("/api/messages?chat={chat}&limit=200"), None);
     assert_eq!(page["messages"].as_array().unwrap().len(), 6);
     let first_reply = &page["messages"][1];

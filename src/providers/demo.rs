@@ -25,12 +25,13 @@ impl Provider for Demo {
             .unwrap_or_default();
         let words = last.split_whitespace().count();
         let content = format!(
-            "Demo model (offline): you said \"{}\" ({} {}). This is message {} you have sent in this chat. \
-             To talk to a real LLM, set a provider's key on the server (ANTHROPIC_API_KEY, GEMINI_API_KEY, OPENROUTER_API_KEY or OPENAI_API_KEY) and pick one of its models.",
+            "Demo model (offline): you said \"{}\" ({} {}). It sees {} {} of yours from this chat \
+             (the ones that fit its context window). To talk to a real LLM, set a provider's key on the server (ANTHROPIC_API_KEY, GEMINI_API_KEY, OPENROUTER_API_KEY or OPENAI_API_KEY) and pick one of its models.",
             excerpt(last, 200),
             words,
             if words == 1 { "word" } else { "words" },
-            asked
+            asked,
+            if asked == 1 { "message" } else { "messages" }
         );
         let input: usize = turns
             .iter()
@@ -87,7 +88,7 @@ mod tests {
         };
         assert_eq!(first, second);
         assert!(first.content.contains("\"hello there world\" (3 words)"));
-        assert!(first.content.contains("message 2 you have sent"));
+        assert!(first.content.contains("It sees 2 messages of yours"));
         assert_eq!(first.model, DEMO_MODEL);
     }
 }
