@@ -38,6 +38,7 @@ const state = {
   loadingMessages: false,
   loadingEarlier: false,
   emptyNote: '',
+  startingNew: false, // "New chat" was clicked: the empty conversation says how it starts
   sending: false,
   pendingReplies: new Set(), // chat ids with a /api/reply request in flight
   running: new Map(), // chat id -> id of the generation a worker is writing

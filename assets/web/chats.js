@@ -232,10 +232,12 @@ function resetConversation(id, chat) {
   setHash(id);
 }
 
-function closeChat(note) {
+// `fresh`: the user asked for a new chat, which the next message starts.
+function closeChat(note, fresh = false) {
   resetConversation(null, null);
   state.loadingMessages = false;
   state.emptyNote = note || '';
+  state.startingNew = fresh;
   renderAll();
 }
 
@@ -312,7 +314,7 @@ function newChat() {
   if (state.renamingId) finishRename(state.renamingId, null);
   const shown = els.modelSelect.selectedOptions[0];
   if (shown && !shown.disabled && parseModelKey(shown.value)) state.pickedModel = shown.value;
-  closeChat('');
+  closeChat('', true);
   clearBanner();
   els.composer.focus();
 }

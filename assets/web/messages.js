@@ -136,6 +136,7 @@ function emptyStateNode() {
   let text;
   if (state.currentId && state.loadingMessages) text = 'Loading messages…';
   else if (state.currentId) text = 'No messages yet. Say hello below to start the conversation.';
+  else if (state.startingNew) text = 'A new chat: type your first message below to start it.';
   else text = `${state.emptyNote ? state.emptyNote + ' ' : ''}No chat selected. Pick a chat from the list, or type a message below to start a new one.`;
   if (cache.empty.textContent !== text) cache.empty.textContent = text;
   return cache.empty;

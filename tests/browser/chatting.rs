@@ -250,7 +250,8 @@ fn a_new_chat_starts_with_its_first_message_and_keeps_the_model_picked() {
     }
     browser.wait_for(
         "the empty conversation",
-        "return location.hash === '' && !document.querySelector('[data-testid=message]');",
+        "return location.hash === '' && !document.querySelector('[data-testid=message]') \
+         && document.querySelector('[data-testid=empty-state]').textContent.startsWith('A new chat');",
     );
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(all_chats(&client).len(), 1, "empty chats were created");
