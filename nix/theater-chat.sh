@@ -33,7 +33,8 @@
 #   CHAT_LOG                `full` keeps Theater's own per-call log (request bodies
 #                           included) for debugging; by default only the actor's lines and
 #                           errors are kept, in $THEATER_HOME/chat.log
-#   CHAT_LOG_MAX_KIB        chat.log is rotated to chat.log.1 past this size, default 1024
+#   CHAT_LOG_MAX_KIB        chat.log (and theater-server.log with CHAT_LOG=full) is moved
+#                           to chat.log.1 (theater-server.log.1) past this size, default 1024
 #   CHAT_MODELS             a TOML file of models and prices to add or change, in the
 #                           format of assets/models.toml; read at every actor start (a
 #                           mistake stops the start with its line number)
@@ -214,14 +215,16 @@ show_server_log() {
   fi
 }
 
-# Appends lines to chat.log, moving it to chat.log.1 once it passes the size cap.
+# Appends lines to FILE (cut at WIDTH characters; 0: whole), moving it to FILE.1 once it
+# passes CHAT_LOG_MAX_KIB: a log never grows without bound, whatever runs for how long.
 append_rotating() {
-  local line n=0
+  local file=$1 width=$2 line n=0
   while IFS= read -r line; do
-    printf '%s\n' "${line:0:400}" >>"$log_file"
+    if [ "$width" -gt 0 ]; then line="${line:0:$width}"; fi
+    printf '%s\n' "$line" >>"$file"
     n=$((n + 1))
-    if [ $((n % 50)) -eq 0 ] && [ "$(wc -c <"$log_file")" -gt $((log_max_kib * 1024)) ]; then
-      mv -f "$log_file" "$log_file.1"
+    if [ $((n % 50)) -eq 0 ] && [ "$(wc -c <"$file")" -gt $((log_max_kib * 1024)) ]; then
+      mv -f "$file" "$file.1"
     fi
   done
 }
@@ -232,7 +235,7 @@ append_rotating() {
 filter_log() {
   sed -u -e 's/\x1b\[[0-9;]*m//g' -e 's/^[[:space:]]*//' \
     | grep --line-buffered -E '\[ACTOR\]|^[0-9T:.Z-]+ +ERROR |^Error' \
-    | append_rotating
+    | append_rotating "$log_file" 400
 }
 
 start_server() {
@@ -242,12 +245,12 @@ start_server() {
   # Job control puts the server in its own process group, so Ctrl-C reaches only this
   # script, which then stops the actor before the server.
   set -m
+  # The server also writes the full log to this file, unconditionally and without a
+  # bound for its life: send it nowhere (stdout has the same lines).
+  ln -sfn /dev/null "$file_log"
   if [ "${CHAT_LOG:-}" = full ]; then
-    [ -L "$file_log" ] && rm -f "$file_log"
-    MALLOC_ARENA_MAX=2 theater-server --log-stdout --address "$THEATER_SERVER_ADDRESS" >>"$server_log" 2>&1 &
+    MALLOC_ARENA_MAX=2 theater-server --log-stdout --address "$THEATER_SERVER_ADDRESS" > >(append_rotating "$server_log" 0) 2>&1 &
   else
-    # The server also writes the full log to this file, unconditionally: send it nowhere.
-    ln -sfn /dev/null "$file_log"
     # MALLOC_ARENA_MAX: with glibc's default arenas the memory freed by an actor
     # restart is not given back; with 2 it is (measured, see docs/architecture.md).
     MALLOC_ARENA_MAX=2 theater-server --log-stdout --address "$THEATER_SERVER_ADDRESS" > >(filter_log) 2>&1 &

@@ -12,6 +12,7 @@
 //!   not lost, but not for ever: past `CHAT_ROTATE_WAIT_SECONDS` it goes ahead.
 //! - An actor stopped from outside, and a theater-server killed, are started again,
 //!   with the chats.
+//! - `CHAT_LOG=full` keeps Theater's per-call log, rotated within `CHAT_LOG_MAX_KIB`.
 //!
 //! Needs Theater on PATH, Chromium and the package: run through scripts/test, or
 //! `cargo test --test leave_running -- --ignored`.
@@ -542,6 +543,61 @@ fn a_stopped_actor_and_a_dead_server_are_started_again() {
     );
     assert_ne!(run_file("server.pid"), pid);
     assert_eq!(client.history(&chat), vec![message]);
+    drop(runner);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+#[ignore = "needs Theater 0.2.1 and the built package; run scripts/test"]
+fn the_full_debug_log_is_kept_within_its_cap_too() {
+    let home = std::env::temp_dir().join(format!("theater-chat-full-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).unwrap();
+    let (port, server) = (free_port(), free_port());
+    let runner = Runner::start(
+        &home,
+        port,
+        server,
+        &[("CHAT_LOG", "full"), ("CHAT_LOG_MAX_KIB", "64")],
+    );
+    let client = Client::new(port);
+    let chat = client.expect(201, "POST", "/api/chats", Some(json!({ "title": "Debug" })));
+    let chat = chat["id"].as_str().unwrap().to_string();
+    let log = home.join("theater-server.log");
+    let old = home.join("theater-server.log.1");
+    // Each request writes a few KB of Theater's per-call lines.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !old.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "theater-server.log was never rotated"
+        );
+        client.expect(
+            201,
+            "POST",
+            &format!("/api/messages?chat={chat}"),
+            Some(json!({ "content": "debugging" })),
+        );
+    }
+    // The full log is kept (each call with its parameters), and bounded: two files of
+    // about the cap, and Theater's own file log goes nowhere.
+    let kept = std::fs::read_to_string(&old).unwrap() + &std::fs::read_to_string(&log).unwrap();
+    assert!(
+        kept.contains("CallFunction") && kept.contains("http-handlers.handle-request"),
+        "the full log lacks the calls"
+    );
+    for file in [&log, &old] {
+        let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        assert!(
+            size < 64 * 1024 + 64 * 1024,
+            "{} is {size} bytes",
+            file.display()
+        );
+    }
+    assert_eq!(
+        std::fs::read_link(home.join("logs/theater/theater_server.log")).unwrap(),
+        Path::new("/dev/null")
+    );
     drop(runner);
     let _ = std::fs::remove_dir_all(&home);
 }
