@@ -10,7 +10,7 @@
 #                    URL, then watch memory and health until Ctrl-C / SIGTERM, which stop
 #                    what it started
 #   stop             stop a running `serve` (of the same THEATER_HOME)
-#   status           what runs: server, memory, uptime, actor, last rotation, log
+#   status           what runs: server, memory, uptime, actor, page health, last rotation, log
 #   rotate           ask a running `serve` to restart the actor: at once, or when the
 #                    replies being written are done (at most CHAT_ROTATE_WAIT_SECONDS)
 #
@@ -96,6 +96,12 @@ case "${1:-serve}" in
     server="$(state server.pid)"
     printf 'url:           %s\n' "$(state url)"
     printf 'actor:         %s (started %s)\n' "$(state actor.id)" "$(state actor.started)"
+    if health="$(curl -fsS --max-time 3 "$(state url)api/health" 2>/dev/null)"; then
+      printf 'page:          answers; replies being written: %s\n' \
+        "$(printf '%s' "$health" | sed -n 's/.*"generations":\([0-9]*\).*/\1/p')"
+    else
+      printf 'page:          does not answer (restarted after %s s without an answer)\n' "$unanswered_s"
+    fi
     if [ -n "$server" ]; then
       printf 'theater-server: pid %s, %s MiB resident (limit %s MiB, rotation at %s MiB), up since %s\n' \
         "$server" "$(rss_mib "$server")" "$limit_mib" "$rotate_mib" "$(state server.started)"

@@ -196,7 +196,9 @@ fn rotations_under_traffic_lose_nothing_and_log_no_content() {
     );
     let status = runner.command("status");
     assert!(
-        status.contains("rotations:") && status.contains("MiB resident"),
+        status.contains("rotations:")
+            && status.contains("MiB resident")
+            && status.contains("page:          answers; replies being written: 0"),
         "{status}"
     );
     runner.stop();
