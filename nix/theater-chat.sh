@@ -19,6 +19,9 @@
 #                           i.e. ~/.local/state/theater-chat)
 #   THEATER_SERVER_ADDRESS  server to use or start (default 127.0.0.1:9000)
 #   CHAT_PORT               port for the chat page instead of the package's init.json one
+#   CHAT_HOST               address to serve the page on instead of init.json's (default
+#                           127.0.0.1); 0.0.0.0 serves every address of the machine, and
+#                           off loopback the actor needs CHAT_ACCESS_TOKEN (16+ characters)
 #   CHAT_MEMORY_LIMIT_MIB   theater-server memory (RSS) limit, default 512
 #   CHAT_ROTATE_AT_MIB      RSS at which the actor is restarted at a quiet moment (no reply
 #                           being written) to free the runtime's event records; default
@@ -139,7 +142,7 @@ mkdir -p "$THEATER_HOME" "$run_dir"
 # The chat page's address: the init state's host and port, or CHAT_PORT.
 init_json="$(sed -n 's/^init_state[[:space:]]*=[[:space:]]*"\(.*\)"[[:space:]]*$/\1/p' "$manifest" | head -n 1)"
 json_field() { [ ! -f "$init_json" ] || sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([^\",}]*\).*/\1/p" "$init_json" | head -n 1; }
-host="$(json_field host)"
+host="${CHAT_HOST:-$(json_field host)}"
 port="${CHAT_PORT:-$(json_field port)}"
 host="${host:-127.0.0.1}"
 port="${port:-8084}"
@@ -149,7 +152,18 @@ case "$port" in
     exit 2
     ;;
 esac
-url="http://$host:$port/"
+case "$host" in
+  '' | *[!0-9A-Za-z.:-]*)
+    say "CHAT_HOST must be an address or a host name (such as 0.0.0.0), not '$host'"
+    exit 2
+    ;;
+esac
+# The address this script itself asks (a wildcard bind answers on loopback too).
+case "$host" in
+  0.0.0.0 | ::) url="http://127.0.0.1:$port/" ;;
+  *:*) url="http://[$host]:$port/" ;;
+  *) url="http://$host:$port/" ;;
+esac
 
 # CHAT_MODELS as a JSON string for the init state's "catalog" (sed: GNU's, as in the
 # flake's runtime inputs and on Debian).
@@ -284,6 +298,7 @@ start_actor() {
   local start_args=(start "$manifest" --id-only --address "$THEATER_SERVER_ADDRESS") started
   local fields=()
   [ -z "${CHAT_PORT:-}" ] || fields+=("\"port\": $port")
+  [ -z "${CHAT_HOST:-}" ] || fields+=("\"host\": \"$host\"")
   [ -z "$models_json" ] || fields+=("\"catalog\": $models_json")
   if [ "${#fields[@]}" -gt 0 ]; then
     local joined
@@ -374,6 +389,9 @@ fi
 start_actor
 note "actor $actor_id started from $manifest"
 printf 'Chat: %s\n' "$url"
+case "$host" in
+  0.0.0.0 | ::) say "also on this machine's other addresses, port $port (other devices: with the access token)" ;;
+esac
 say "Ctrl-C stops the actor$([ -n "$server_pid" ] && printf ' and the server')."
 
 server_restarts=()   # when the server was last started again after it died

@@ -13,6 +13,7 @@
 //! - An actor stopped from outside, and a theater-server killed, are started again,
 //!   with the chats.
 //! - `CHAT_LOG=full` keeps Theater's per-call log, rotated within `CHAT_LOG_MAX_KIB`.
+//! - `CHAT_HOST=0.0.0.0` serves other machines only with an access token.
 //!
 //! Needs Theater on PATH, Chromium and the package: run through scripts/test, or
 //! `cargo test --test leave_running -- --ignored`.
@@ -600,6 +601,58 @@ fn the_full_debug_log_is_kept_within_its_cap_too() {
         std::fs::read_link(home.join("logs/theater/theater_server.log")).unwrap(),
         Path::new("/dev/null")
     );
+    drop(runner);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+#[ignore = "needs Theater 0.2.1 and the built package; run scripts/test"]
+fn serving_other_machines_takes_an_access_token() {
+    const TOKEN: &str = "a-long-enough-access-token-0123";
+    let home = std::env::temp_dir().join(format!("theater-chat-host-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).unwrap();
+    let (port, server) = (free_port(), free_port());
+
+    // Without a token, the runner says why nothing serves, and stops.
+    let output = Command::new("bash")
+        .args([RUNNER, "serve"])
+        .env("CHAT_PACKAGE", package_manifest().parent().unwrap())
+        .env("THEATER_HOME", &home)
+        .env("THEATER_SERVER_ADDRESS", format!("127.0.0.1:{server}"))
+        .env("CHAT_PORT", port.to_string())
+        .env("CHAT_HOST", "0.0.0.0")
+        .env_remove("CHAT_ACCESS_TOKEN")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("did not start") && said.contains("needs an access token"),
+        "{said}"
+    );
+
+    // With one, it serves every address, and the API asks for the token.
+    let runner = Runner::start(
+        &home,
+        port,
+        server,
+        &[("CHAT_HOST", "0.0.0.0"), ("CHAT_ACCESS_TOKEN", TOKEN)],
+    );
+    assert!(
+        runner
+            .output()
+            .contains("also on this machine's other addresses"),
+        "{}",
+        runner.output()
+    );
+    let client = Client::new(port);
+    assert_eq!(client.call("GET", "/api/chats", None).status, 401);
+    let listed = ureq::get(&format!("http://127.0.0.1:{port}/api/chats"))
+        .set("Authorization", &format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap();
+    assert_eq!(listed.status(), 200);
     drop(runner);
     let _ = std::fs::remove_dir_all(&home);
 }
