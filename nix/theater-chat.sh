@@ -72,6 +72,9 @@ rss_mib() {
 
 state() { cat "$run_dir/$1" 2>/dev/null || true; }
 
+# The number of replies being written, from /api/health's answer on stdin.
+generations_of_health() { sed -n 's/.*"generations":\([0-9]*\).*/\1/p'; }
+
 # The pid of the running `serve` of this THEATER_HOME; exits 3 when there is none.
 running_runner() {
   local pid
@@ -101,7 +104,7 @@ case "${1:-serve}" in
     printf 'actor:         %s (started %s)\n' "$(state actor.id)" "$(state actor.started)"
     if health="$(curl -fsS --max-time 3 "$(state url)api/health" 2>/dev/null)"; then
       printf 'page:          answers; replies being written: %s\n' \
-        "$(printf '%s' "$health" | sed -n 's/.*"generations":\([0-9]*\).*/\1/p')"
+        "$(printf '%s' "$health" | generations_of_health)"
     else
       printf 'page:          does not answer (restarted after %s s without an answer)\n' "$unanswered_s"
     fi
@@ -211,7 +214,7 @@ echo "$url" >"$run_dir/url"
 echo 0 >"$run_dir/rotations"
 echo "never" >"$run_dir/last-rotation"
 # A rotation asked of an earlier runner is moot: this one starts a fresh actor.
-rm -f "$run_dir/rotate-now" "$run_dir/rotate-waiting"
+rm -f "$run_dir/rotate-now"
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -342,7 +345,7 @@ start_actor() {
 # How many replies the actor is writing now (0 when it does not answer).
 replies_in_flight() {
   local busy
-  busy="$(curl -fsS --max-time 2 "${url}api/health" 2>/dev/null | sed -n 's/.*"generations":\([0-9]*\).*/\1/p')" || busy=""
+  busy="$(curl -fsS --max-time 2 "${url}api/health" 2>/dev/null | generations_of_health)" || busy=""
   echo "${busy:-0}"
 }
 
@@ -397,6 +400,7 @@ say "Ctrl-C stops the actor$([ -n "$server_pid" ] && printf ' and the server')."
 server_restarts=()   # when the server was last started again after it died
 unanswered_since=""  # since when the page has not answered
 last_health=0        # when it was last asked
+rotation_waits=""    # set once the asked rotation has said that it waits
 while :; do
   sleep "$check_s" &
   wait $! || true
@@ -446,11 +450,12 @@ while :; do
     case "$asked" in '' | *[!0-9]*) asked=0 ;; esac
     busy="$(replies_in_flight)"
     if [ "$busy" = 0 ] || [ $(( $(date +%s) - asked )) -ge "$rotate_wait_s" ]; then
-      rm -f "$run_dir/rotate-now" "$run_dir/rotate-waiting"
+      rm -f "$run_dir/rotate-now"
+      rotation_waits=""
       [ "$busy" = 0 ] || note "rotating after ${rotate_wait_s} s although replies are still being written ($busy)"
       rotate_actor "$(rss_mib "${server_pid:-0}")"
-    elif [ ! -f "$run_dir/rotate-waiting" ]; then
-      touch "$run_dir/rotate-waiting"
+    elif [ -z "$rotation_waits" ]; then
+      rotation_waits=1
       note "rotation waits for the replies being written ($busy)"
     fi
     continue
