@@ -141,6 +141,14 @@ impl Drop for Runner {
     }
 }
 
+/// An empty THEATER_HOME of this test process, `tag` telling the tests apart.
+fn fresh_home(tag: &str) -> PathBuf {
+    let home = std::env::temp_dir().join(format!("theater-chat-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).unwrap();
+    home
+}
+
 /// Posts that survive a rotation: a failed or cut request is sent again, as a user
 /// would; returns the ids answered 201.
 fn post_until(
@@ -182,9 +190,7 @@ fn post_until(
 #[test]
 #[ignore = "needs Theater 0.2.1, Chromium and the built package; run scripts/test"]
 fn rotations_under_traffic_lose_nothing_and_log_no_content() {
-    let home = std::env::temp_dir().join(format!("theater-chat-run-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&home);
-    std::fs::create_dir_all(&home).unwrap();
+    let home = fresh_home("run");
     let (port, server) = (free_port(), free_port());
 
     // 1. Past the threshold, the runner rotates the actor by itself.
@@ -349,9 +355,7 @@ fn a_start_that_fails_says_why_and_leaves_no_actor_behind() {
 #[ignore = "needs Theater 0.2.1 and the built package; run scripts/test"]
 fn an_asked_rotation_waits_for_the_reply_being_written() {
     const KEY: &str = "sk-rotation-test-key-0123456789abcdef";
-    let home = std::env::temp_dir().join(format!("theater-chat-wait-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&home);
-    std::fs::create_dir_all(&home).unwrap();
+    let home = fresh_home("wait");
     let (port, server) = (free_port(), free_port());
     let fake = FakeOpenAi::start(KEY);
     let base_url = fake.base_url();
@@ -480,9 +484,7 @@ fn an_asked_rotation_waits_for_the_reply_being_written() {
 #[test]
 #[ignore = "needs Theater 0.2.1 and the built package; run scripts/test"]
 fn a_stopped_actor_and_a_dead_server_are_started_again() {
-    let home = std::env::temp_dir().join(format!("theater-chat-back-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&home);
-    std::fs::create_dir_all(&home).unwrap();
+    let home = fresh_home("back");
     let (port, server) = (free_port(), free_port());
     let runner = Runner::start(&home, port, server, &[("CHAT_UNANSWERED_SECONDS", "3")]);
     let client = Client::new(port);
@@ -553,9 +555,7 @@ fn a_stopped_actor_and_a_dead_server_are_started_again() {
 #[test]
 #[ignore = "needs Theater 0.2.1 and the built package; run scripts/test"]
 fn the_full_debug_log_is_kept_within_its_cap_too() {
-    let home = std::env::temp_dir().join(format!("theater-chat-full-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&home);
-    std::fs::create_dir_all(&home).unwrap();
+    let home = fresh_home("full");
     let (port, server) = (free_port(), free_port());
     let runner = Runner::start(
         &home,
@@ -611,9 +611,7 @@ fn the_full_debug_log_is_kept_within_its_cap_too() {
 #[ignore = "needs Theater 0.2.1 and the built package; run scripts/test"]
 fn serving_other_machines_takes_an_access_token() {
     const TOKEN: &str = "a-long-enough-access-token-0123";
-    let home = std::env::temp_dir().join(format!("theater-chat-host-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&home);
-    std::fs::create_dir_all(&home).unwrap();
+    let home = fresh_home("host");
     let (port, server) = (free_port(), free_port());
 
     // Without a token, the runner says why nothing serves, and stops.
