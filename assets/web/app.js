@@ -195,7 +195,7 @@ async function apiOnce(method, path, body) {
   }
   if (text && data === null) throw apiError('The chat actor sent an unreadable response.', res.status, 'bad_response');
   // The actor answers: a "cannot reach" notice is stale, and live updates can resume.
-  if (els.notices && els.notices.textContent.includes(NETWORK_ERROR)) clearBanner();
+  clearNetworkNotice();
   reconnectNow();
   return data;
 }
@@ -244,6 +244,11 @@ function setHash(id) {
 }
 
 /* ---------- notices ---------- */
+
+// Clears the notice only when it is the "cannot reach the actor" one.
+function clearNetworkNotice() {
+  if (els.notices && els.notices.textContent.includes(NETWORK_ERROR)) clearBanner();
+}
 
 function clearBanner() {
   els.notices.replaceChildren();

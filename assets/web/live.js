@@ -55,7 +55,7 @@ async function connectSocket() {
       socket.pongTimer = setTimeout(() => ws.close(), PONG_TIMEOUT_MS);
     }, PING_INTERVAL_MS);
     // Back after an outage (a restart of the actor): a "cannot reach" notice is stale.
-    if (els.notices.textContent.includes(NETWORK_ERROR)) clearBanner();
+    clearNetworkNotice();
     refreshAll(); // catch up on anything missed while disconnected
   });
   ws.addEventListener('message', (e) => {
