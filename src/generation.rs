@@ -70,7 +70,7 @@ pub struct Running {
 
 /// How a generation ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[serde(tag = "status", rename_all = "snake_case", try_from = "OutcomeFields")]
 pub enum Outcome {
     Done {
         message: MessageId,
@@ -85,6 +85,47 @@ pub enum Outcome {
     TimedOut {
         message: String,
     },
+}
+
+/// An [`Outcome`] read in one pass, as [`ProviderError`] is (see
+/// `providers::error_fields`): every field of any variant, `status` saying which.
+#[derive(Deserialize)]
+struct OutcomeFields {
+    status: String,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    retry_after: Option<u64>,
+}
+
+impl TryFrom<OutcomeFields> for Outcome {
+    type Error = String;
+
+    fn try_from(fields: OutcomeFields) -> Result<Self, String> {
+        let OutcomeFields {
+            status,
+            message,
+            code,
+            retry_after,
+        } = fields;
+        let message = message.ok_or_else(|| format!("a {status:?} outcome needs its message"));
+        Ok(match status.as_str() {
+            "done" => Self::Done {
+                message: MessageId::parse(&message?)
+                    .ok_or("a \"done\" outcome needs a message id")?,
+            },
+            "failed" => Self::Failed {
+                code: code.ok_or("a \"failed\" outcome needs its code")?,
+                message: message?,
+                retry_after,
+            },
+            "stopped" => Self::Stopped,
+            "timed_out" => Self::TimedOut { message: message? },
+            _ => return Err(format!("unknown outcome {status:?}")),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,6 +315,57 @@ mod tests {
             parsed["handlers"][1]["config"]["allowed_vars"][0].as_str(),
             Some("OPENAI_API_KEY")
         );
+    }
+
+    #[test]
+    fn outcomes_keep_their_json_shape() {
+        let id = "a".repeat(40);
+        let every = [
+            Outcome::Done {
+                message: MessageId::parse(&id).unwrap(),
+            },
+            Outcome::Failed {
+                code: "rate_limited".into(),
+                message: "slow down".into(),
+                retry_after: Some(7),
+            },
+            Outcome::Failed {
+                code: "auth".into(),
+                message: "bad key".into(),
+                retry_after: None,
+            },
+            Outcome::Stopped,
+            Outcome::TimedOut {
+                message: "no answer in 120 s".into(),
+            },
+        ];
+        let texts: Vec<String> = every
+            .iter()
+            .map(|o| serde_json::to_string(o).unwrap())
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                format!(r#"{{"status":"done","message":"{id}"}}"#),
+                r#"{"status":"failed","code":"rate_limited","message":"slow down","retry_after":7}"#.into(),
+                r#"{"status":"failed","code":"auth","message":"bad key"}"#.into(),
+                r#"{"status":"stopped"}"#.into(),
+                r#"{"status":"timed_out","message":"no answer in 120 s"}"#.into(),
+            ]
+        );
+        // The state of a running actor holds these: each reads back whole.
+        for (outcome, text) in every.iter().zip(&texts) {
+            assert_eq!(&serde_json::from_str::<Outcome>(text).unwrap(), outcome);
+        }
+        for (bad, says) in [
+            (r#"{"status":"done","message":"c1"}"#, "needs a message id"),
+            (r#"{"status":"failed","message":"m"}"#, "needs its code"),
+            (r#"{"status":"timed_out"}"#, "needs its message"),
+            (r#"{"status":"paused"}"#, r#"unknown outcome "paused""#),
+        ] {
+            let error = serde_json::from_str::<Outcome>(bad).unwrap_err();
+            assert!(error.to_string().contains(says), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod anthropic;
 mod demo;
+mod error_fields;
 mod gemini;
 mod openai;
 mod openrouter;
@@ -112,7 +113,11 @@ pub trait Provider {
 /// What went wrong, specific enough for the page to say what to do. Workers send it to
 /// the chat actor as JSON, already scrubbed of keys.
 #[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(
+    tag = "kind",
+    rename_all = "snake_case",
+    try_from = "error_fields::ErrorFields"
+)]
 pub enum ProviderError {
     #[error("the {provider} provider is not configured: {hint}")]
     NotConfigured { provider: String, hint: String },

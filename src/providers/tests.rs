@@ -162,34 +162,99 @@ fn settings_serialize_only_what_is_set() {
 
 #[test]
 fn errors_keep_their_json_shape() {
-    let error = ProviderError::Overloaded {
-        status: 529,
-        message: "Overloaded".into(),
-        retry_after: None,
-    };
-    let json = serde_json::to_value(&error).unwrap();
-    assert_eq!(json["kind"], "overloaded");
+    let text = |s: &str| s.to_string();
+    let every = [
+        ProviderError::NotConfigured {
+            provider: text("openai"),
+            hint: text("set OPENAI_API_KEY"),
+        },
+        ProviderError::Unreachable { detail: text("d") },
+        ProviderError::Auth {
+            status: 401,
+            message: text("m"),
+        },
+        ProviderError::RateLimited {
+            retry_after: Some(20),
+            message: text("m"),
+        },
+        ProviderError::RateLimited {
+            retry_after: None,
+            message: text("m"),
+        },
+        ProviderError::Rejected {
+            status: 400,
+            message: text("m"),
+        },
+        ProviderError::Upstream {
+            status: 502,
+            message: text("m"),
+        },
+        ProviderError::Malformed { detail: text("d") },
+        ProviderError::Empty,
+        ProviderError::Overloaded {
+            status: 529,
+            message: text("Overloaded"),
+            retry_after: Some(3),
+        },
+        ProviderError::ModelNotFound { message: text("m") },
+        ProviderError::ContextTooLong { message: text("m") },
+        ProviderError::Blocked { reason: text("r") },
+    ];
+    let kinds: Vec<String> = every
+        .iter()
+        .map(|error| serde_json::to_value(error).unwrap()["kind"].to_string())
+        .collect();
     assert_eq!(
-        serde_json::from_value::<ProviderError>(json).unwrap(),
-        error
+        kinds.join(" "),
+        r#""not_configured" "unreachable" "auth" "rate_limited" "rate_limited" "rejected" "upstream" "malformed" "empty" "overloaded" "model_not_found" "context_too_long" "blocked""#
     );
-    for (error, kind) in [
+    // Workers of a running package send these; the chat actor reads each back whole.
+    for error in every {
+        let json = serde_json::to_string(&error).unwrap();
+        assert_eq!(
+            serde_json::from_str::<ProviderError>(&json).unwrap(),
+            error,
+            "{json}"
+        );
+    }
+    assert_eq!(
+        serde_json::to_string(&ProviderError::Overloaded {
+            status: 529,
+            message: text("busy"),
+            retry_after: None,
+        })
+        .unwrap(),
+        r#"{"kind":"overloaded","status":529,"message":"busy","retry_after":null}"#
+    );
+    // The tag may come last, an absent or null optional field is None, and a field
+    // the variant does not have is ignored, as the derived reader did.
+    assert_eq!(
+        serde_json::from_str::<ProviderError>(
+            r#"{"message":"slow","extra":1,"kind":"rate_limited"}"#
+        )
+        .unwrap(),
+        ProviderError::RateLimited {
+            retry_after: None,
+            message: text("slow"),
+        }
+    );
+    for (bad, says) in [
         (
-            ProviderError::ModelNotFound {
-                message: "m".into(),
-            },
-            "model_not_found",
+            r#"{"kind":"auth","message":"m"}"#,
+            r#"a "auth" error needs its "status""#,
         ),
         (
-            ProviderError::ContextTooLong {
-                message: "m".into(),
-            },
-            "context_too_long",
+            r#"{"kind":"teapot"}"#,
+            r#"unknown kind of provider error "teapot""#,
         ),
-        (ProviderError::Blocked { reason: "r".into() }, "blocked"),
-        (ProviderError::Empty, "empty"),
+        (
+            r#"{"kind":"auth","status":"401","message":"m"}"#,
+            "invalid type",
+        ),
+        (r#"{"status":401,"message":"m"}"#, "missing field `kind`"),
     ] {
-        assert_eq!(serde_json::to_value(&error).unwrap()["kind"], kind);
+        let error = serde_json::from_str::<ProviderError>(bad).unwrap_err();
+        assert!(error.to_string().contains(says), "{bad}: {error}");
     }
 }
 

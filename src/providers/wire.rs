@@ -4,7 +4,8 @@
 use super::{excerpt, ProviderError, Turn};
 use crate::chats::Role;
 use crate::port::{HttpRequest, HttpResponse};
-use serde::Deserialize;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -138,11 +139,32 @@ pub(crate) struct WireError {
     pub details: Option<Value>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// `error` as an object, or as a bare message (some proxies send that).
 enum ErrorField {
     Object(WireError),
     Text(String),
+}
+
+/// Read by what the JSON holds, not by trying each variant in turn: the derived
+/// `untagged` reader buffers the value first (serde's `Content`), 9 KB of the worker.
+impl<'de> Deserialize<'de> for ErrorField {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> Visitor<'de> for Either {
+            type Value = ErrorField;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an error object or a message")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<ErrorField, E> {
+                Ok(ErrorField::Text(text.to_string()))
+            }
+            fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<ErrorField, M::Error> {
+                WireError::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(ErrorField::Object)
+            }
+        }
+        deserializer.deserialize_any(Either)
+    }
 }
 
 #[derive(Deserialize)]
