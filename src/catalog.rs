@@ -122,8 +122,9 @@ impl Catalog {
         let Some(text) = overlay else {
             return Ok(catalog);
         };
-        let overlay: Overlay = toml::from_str(text)
-            .map_err(|error| CatalogError::BadOverlay(one_line(&error.to_string())))?;
+        let overlay: Overlay = toml::from_str(text).map_err(|error| {
+            CatalogError::BadOverlay(in_toml_words(&one_line(&error.to_string())))
+        })?;
         if let Some(default) = overlay.default_provider {
             catalog.default_provider = default;
         }
@@ -285,6 +286,21 @@ impl ModelEntry {
 }
 
 /// TOML errors span several lines (the line, a caret); the start shows one.
+/// serde's messages name Rust types ("expected f64"); whoever wrote the models file
+/// reads TOML.
+fn in_toml_words(text: &str) -> String {
+    [
+        ("expected f64", "expected a number"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected a sequence", "expected a list"),
+    ]
+    .iter()
+    .fold(text.to_string(), |text, (rust, toml)| {
+        text.replace(rust, toml)
+    })
+}
+
 fn one_line(text: &str) -> String {
     text.split('\n')
         .map(str::trim)
@@ -402,6 +418,32 @@ models = [
         assert!(error.contains("line 4"), "{error}");
         assert!(error.contains("input_prize"), "{error}");
         assert!(!error.contains('\n'), "{error}");
+
+        // Types are named as TOML has them, not as Rust does.
+        for (field, says) in [
+            (
+                "input_price = \"cheap\"",
+                "string \"cheap\", expected a number",
+            ),
+            ("context_window = -5", "expected a whole number, 0 or more"),
+            (
+                "max_output_tokens = 1.5",
+                "expected a whole number, 0 or more",
+            ),
+        ] {
+            let overlay = format!(
+                "[[providers]]\nid = \"openai\"\n[[providers.models]]\nid = \"x\"\nname = \"X\"\n{field}\n"
+            );
+            let error = Catalog::with_overlay(Some(&overlay))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("line 6"), "{error}");
+            assert!(error.contains(says), "{field}: {error}");
+        }
+        let error = Catalog::with_overlay(Some("[[providers]]\nid = \"openai\"\nmodels = 3\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("expected a list"), "{error}");
 
         let unknown = "[[providers]]\nid = \"ollama\"\nmodels = []\n";
         let error = Catalog::with_overlay(Some(unknown))
