@@ -285,7 +285,6 @@ impl ModelEntry {
     }
 }
 
-/// TOML errors span several lines (the line, a caret); the start shows one.
 /// serde's messages name Rust types ("expected f64"); whoever wrote the models file
 /// reads TOML.
 fn in_toml_words(text: &str) -> String {
@@ -301,6 +300,7 @@ fn in_toml_words(text: &str) -> String {
     })
 }
 
+/// TOML errors span several lines (the line, a caret); the start shows one.
 fn one_line(text: &str) -> String {
     text.split('\n')
         .map(str::trim)

@@ -1,7 +1,8 @@
 //! Reads a [`ProviderError`] from its JSON (`{"kind": "auth", "status": 401, ...}`) in
 //! one pass. The reader serde derives for an internally tagged enum first copies the
 //! whole object into a buffer of its own (serde's private `Content`), and that
-//! machinery, instantiated for each variant, cost the chat component about 40 KB.
+//! machinery, instantiated for each variant, cost the chat component 58 KB with
+//! `generation::Outcome`'s, which is read the same way.
 //! The JSON is unchanged: writing still uses the derived `Serialize`.
 
 use super::ProviderError;
