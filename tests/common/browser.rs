@@ -25,8 +25,8 @@ pub struct Browser {
     base: String,
     session: String,
     agent: ureq::Agent,
-    /// Chromium's profile directory (about 3 MB), removed on drop.
-    profile: std::path::PathBuf,
+    /// Chromium's profile (about 3 MB) and temporary files, removed on drop.
+    home: std::path::PathBuf,
 }
 
 impl Browser {
@@ -36,8 +36,15 @@ impl Browser {
             "{CHROMIUM} is missing: apt-get install chromium chromium-driver (scripts/test does)"
         );
         let port = free_port();
+        // One directory per browser (two tabs of a test are two browsers): Chromium's
+        // profile, and the temporary directories chromedriver and Chromium make
+        // (`org.chromium.Chromium.scoped_dir.*`), all removed on drop.
+        let home = std::env::temp_dir().join(format!("chat-browser-{}-{port}", std::process::id()));
+        let scratch = home.join("tmp");
+        std::fs::create_dir_all(&scratch).expect("cannot make the browser's directory");
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .env("TMPDIR", &scratch)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -52,9 +59,7 @@ impl Browser {
             || agent.get(&format!("{base}/status")).call().is_ok(),
             String::new,
         );
-        // One profile per browser: two tabs of a test are two browsers.
-        let profile =
-            std::env::temp_dir().join(format!("chat-browser-{}-{port}", std::process::id()));
+        let profile = home.join("profile");
         let capabilities = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -73,7 +78,7 @@ impl Browser {
             base,
             session: String::new(),
             agent,
-            profile,
+            home,
         };
         let created = browser.command("POST", "/session", Some(capabilities));
         browser.session = created["sessionId"]
@@ -272,7 +277,7 @@ impl Drop for Browser {
         let _ = self.driver.wait();
         // Chromium has quit with its session; a leftover process would only make this
         // fail, which leaves the directory as before.
-        let _ = std::fs::remove_dir_all(&self.profile);
+        let _ = std::fs::remove_dir_all(&self.home);
     }
 }
 
