@@ -146,7 +146,7 @@ async function submitToken(e) {
   try {
     await apiOnce('POST', '/api/login', { token: els.loginToken.value });
   } catch (err) {
-    els.loginError.textContent = err.status === 401 ? 'That is not the access token.' : err.message;
+    els.loginError.textContent = err.status === 401 ? 'That is not the access token.' : sentence(err.message);
     return;
   }
   els.login.hidden = true;
@@ -254,13 +254,20 @@ function clearBanner() {
   els.notices.replaceChildren();
 }
 
+// The server's error strings start in lower case ("the provider failed (500): ..."), to
+// read well after a prefix; shown on their own they start a sentence.
+function sentence(text) {
+  const s = String(text);
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
 function showError(message) {
   const close = h('button', { type: 'button', className: 'icon-btn', title: 'Dismiss', attrs: { 'aria-label': 'Dismiss error' } }, '✕');
   close.addEventListener('click', clearBanner);
   const notice = h(
     'div',
     { className: 'notice notice-error', dataset: { testid: 'error' }, attrs: { role: 'alert' } },
-    h('span', { className: 'notice-text' }, String(message)),
+    h('span', { className: 'notice-text' }, sentence(message)),
     close,
   );
   els.notices.replaceChildren(notice);

@@ -176,7 +176,7 @@ function replyErrorNode(chatId, message) {
   const node = h(
     'div',
     { className: 'notice notice-error reply-error', dataset: { testid: 'error' }, attrs: { role: 'alert' } },
-    h('span', { className: 'notice-text' }, h('strong', {}, 'No reply. '), message),
+    h('span', { className: 'notice-text' }, h('strong', {}, 'No reply. '), sentence(message)),
     retry,
   );
   cache.replyError = { key, node };

@@ -94,7 +94,7 @@
       search.scanned += data.scanned_chats || 0;
       render();
     } catch (err) {
-      if (seq === search.seq) els.status.textContent = err.message;
+      if (seq === search.seq) els.status.textContent = sentence(err.message);
     } finally {
       if (seq === search.seq) els.more.disabled = false;
     }

@@ -153,8 +153,10 @@ fn a_user_chats_in_the_browser() {
         "the provider error",
         "const e = document.querySelector('[data-testid=error]'); return e && e.textContent;",
     );
+    let error = error.as_str().unwrap();
     assert!(
-        error.as_str().unwrap().contains("OPENAI_API_KEY"),
+        error.starts_with("No reply. The OpenAI-compatible provider is not configured")
+            && error.contains("OPENAI_API_KEY"),
         "{error}"
     );
     assert!(browser.eval("return !!document.querySelector('[data-testid=retry]');") == json!(true));
