@@ -2,8 +2,8 @@
 
 // Search over chat titles and messages (GET /api/search). While the box holds text,
 // the results take the chat list's place; Esc or an empty box brings the list back.
-// Loaded before app.js; it uses app.js's api() (token prompt, retries) and setDrawer()
-// only once the user types, when both exist. Everything from the server is shown as
+// Loaded before app.js; it uses app.js's api() (token prompt, retries), setDrawer() and
+// sentence() only once the user types, when they exist. Everything from the server is shown as
 // text (textContent / text nodes), never as HTML.
 (() => {
   const DEBOUNCE_MS = 250;
