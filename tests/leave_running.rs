@@ -75,6 +75,8 @@ impl Runner {
             home: home.to_path_buf(),
         };
         let client = Client::new(port);
+        // The actor serves before `theater start` returns to the runner, so wait for the
+        // runner's last start line too: tests read what it printed.
         wait_until(
             "the runner never served the page; its output:",
             Duration::from_secs(60),
@@ -82,6 +84,7 @@ impl Runner {
                 client
                     .try_call("GET", "/api/health", None)
                     .is_some_and(|r| r.status == 200)
+                    && runner.output().contains("Ctrl-C stops the actor")
             },
             || runner.output(),
         );
