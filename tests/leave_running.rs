@@ -145,11 +145,29 @@ impl Drop for Runner {
 }
 
 /// An empty THEATER_HOME of this test process, `tag` telling the tests apart.
-fn fresh_home(tag: &str) -> PathBuf {
+/// A test's THEATER_HOME, removed when the test ends, failed or not (declared before
+/// the runner, so dropped after it has stopped what it started; CI prints its log).
+struct Home(PathBuf);
+
+impl std::ops::Deref for Home {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn fresh_home(tag: &str) -> Home {
     let home = std::env::temp_dir().join(format!("theater-chat-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&home);
     std::fs::create_dir_all(&home).unwrap();
-    home
+    Home(home)
 }
 
 /// Posts that survive a rotation: a failed or cut request is sent again, as a user
@@ -311,7 +329,6 @@ fn rotations_under_traffic_lose_nothing_and_log_no_content() {
     );
     drop(browser);
     drop(runner);
-    let _ = std::fs::remove_dir_all(&home);
 }
 
 #[test]
@@ -481,7 +498,6 @@ fn an_asked_rotation_waits_for_the_reply_being_written() {
     );
     fake.release();
     drop(runner);
-    let _ = std::fs::remove_dir_all(&home);
 }
 
 #[test]
@@ -552,7 +568,6 @@ fn a_stopped_actor_and_a_dead_server_are_started_again() {
     assert_ne!(run_file("server.pid"), pid);
     assert_eq!(client.history(&chat), vec![message]);
     drop(runner);
-    let _ = std::fs::remove_dir_all(&home);
 }
 
 #[test]
@@ -607,7 +622,6 @@ fn the_full_debug_log_is_kept_within_its_cap_too() {
         Path::new("/dev/null")
     );
     drop(runner);
-    let _ = std::fs::remove_dir_all(&home);
 }
 
 #[test]
@@ -621,7 +635,7 @@ fn serving_other_machines_takes_an_access_token() {
     let output = Command::new("bash")
         .args([RUNNER, "serve"])
         .env("CHAT_PACKAGE", package_manifest().parent().unwrap())
-        .env("THEATER_HOME", &home)
+        .env("THEATER_HOME", &*home)
         .env("THEATER_SERVER_ADDRESS", format!("127.0.0.1:{server}"))
         .env("CHAT_PORT", port.to_string())
         .env("CHAT_HOST", "0.0.0.0")
@@ -657,5 +671,4 @@ fn serving_other_machines_takes_an_access_token() {
         .unwrap();
     assert_eq!(listed.status(), 200);
     drop(runner);
-    let _ = std::fs::remove_dir_all(&home);
 }
