@@ -145,8 +145,9 @@ impl Drop for Runner {
 }
 
 /// An empty THEATER_HOME of this test process, `tag` telling the tests apart.
-/// A test's THEATER_HOME, removed when the test ends, failed or not (declared before
-/// the runner, so dropped after it has stopped what it started; CI prints its log).
+/// A test's THEATER_HOME, removed when the test passes; kept, and named, when it fails,
+/// as `common::Theater` does (declared before the runner, so dropped after it has stopped
+/// what it started and printed its output and log).
 struct Home(PathBuf);
 
 impl std::ops::Deref for Home {
@@ -159,7 +160,11 @@ impl std::ops::Deref for Home {
 
 impl Drop for Home {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if std::thread::panicking() {
+            eprintln!("test failed; THEATER_HOME kept at {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
 
