@@ -225,6 +225,15 @@ trap 'exit 143' TERM
 server_answers() { timeout 5 theater list --address "$THEATER_SERVER_ADDRESS" >/dev/null 2>&1; }
 page_answers() { curl -fsS -o /dev/null --max-time "${1:-1}" "$url" 2>/dev/null; }
 
+# init_failure ID: why actor ID's init failed, as it logged it (nothing if it did not).
+# Only this actor's line: the log may hold an earlier start's. A reused server with this
+# THEATER_HOME logs to its own file.
+init_failure() {
+  (grep -h -F "[$1] [chat] chat: init failed: " "$log_file" "$server_log" \
+    "$THEATER_HOME/logs/theater/theater_server.log" 2>/dev/null || true) |
+    tail -n 1 | sed 's/.*chat: init failed: //'
+}
+
 show_server_log() {
   local log=$log_file
   [ "${CHAT_LOG:-}" = full ] && log=$server_log
@@ -323,18 +332,18 @@ start_actor() {
   fi
   echo "$actor_id" >"$run_dir/actor.id"
   date -u +%Y-%m-%dT%H:%M:%SZ >"$run_dir/actor.started"
-  # The actor serves the page itself; wait until it answers (a failing init shows here).
+  # The actor serves the page itself; wait until it answers, or has logged why its init
+  # failed (Theater 0.2.1 says "Actor started" even then, and keeps the failed actor,
+  # paused, for good: say why and remove it).
+  local why=""
   for _ in $(seq 1 60); do
     page_answers && return 0
+    why="$(init_failure "$actor_id")"
+    [ -z "$why" ] || break
     sleep 0.25
   done
-  if ! page_answers 3; then
-    # Theater 0.2.1 says "Actor started" even when init failed, and keeps the failed
-    # actor, paused, for good: say why (the actor logged it) and remove it.
-    local why
-    # (A reused server with this THEATER_HOME logs to its own file.)
-    why="$( (grep -h -F "chat: init failed" "$log_file" "$server_log" \
-      "$THEATER_HOME/logs/theater/theater_server.log" 2>/dev/null || true) | tail -n 1 | sed 's/.*chat: init failed: //')"
+  if [ -n "$why" ] || ! page_answers 3; then
+    [ -n "$why" ] || why="$(init_failure "$actor_id")"
     say "the chat actor did not start: ${why:-it does not answer at $url (see $log_file)}"
     theater stop "$actor_id" >/dev/null 2>&1 || true
     actor_id=""
