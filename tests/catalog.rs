@@ -28,7 +28,7 @@ fn runner(theater: &Theater, models: &std::path::Path, port: u16) -> Command {
     command
         .args([RUNNER, "serve"])
         .env("CHAT_PACKAGE", package)
-        .env("THEATER_HOME", &theater.home)
+        .env("THEATER_HOME", &*theater.home)
         .env("THEATER_SERVER_ADDRESS", &theater.address)
         .env("CHAT_PORT", port.to_string())
         .env("CHAT_CHECK_SECONDS", "1")
@@ -101,7 +101,7 @@ fn a_models_file_adds_models_and_prices_and_a_mistake_names_its_line() {
     assert_eq!(chat["settings"]["max_tokens"], 512);
     let stopped = Command::new("bash")
         .args([RUNNER, "stop"])
-        .env("THEATER_HOME", &theater.home)
+        .env("THEATER_HOME", &*theater.home)
         .env("THEATER_SERVER_ADDRESS", &theater.address)
         .output()
         .unwrap();

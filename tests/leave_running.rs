@@ -29,7 +29,7 @@ mod common;
 
 use common::browser::Browser;
 use common::fake_openai::FakeOpenAi;
-use common::{free_port, package_manifest, wait_until, Client};
+use common::{free_port, package_manifest, wait_until, Client, Home};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -145,34 +145,8 @@ impl Drop for Runner {
 }
 
 /// An empty THEATER_HOME of this test process, `tag` telling the tests apart.
-/// A test's THEATER_HOME, removed when the test passes; kept, and named, when it fails,
-/// as `common::Theater` does (declared before the runner, so dropped after it has stopped
-/// what it started and printed its output and log).
-struct Home(PathBuf);
-
-impl std::ops::Deref for Home {
-    type Target = Path;
-
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("test failed; THEATER_HOME kept at {}", self.0.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
 fn fresh_home(tag: &str) -> Home {
-    let home = std::env::temp_dir().join(format!("theater-chat-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&home);
-    std::fs::create_dir_all(&home).unwrap();
-    Home(home)
+    Home::fresh(&format!("theater-chat-{tag}-{}", std::process::id()))
 }
 
 /// Posts that survive a rotation: a failed or cut request is sent again, as a user
@@ -357,7 +331,7 @@ fn a_start_that_fails_says_why_and_leaves_no_actor_behind() {
     let output = Command::new("bash")
         .args([RUNNER, "serve"])
         .env("CHAT_MANIFEST", bad.join("actor.portable.toml"))
-        .env("THEATER_HOME", &theater.home)
+        .env("THEATER_HOME", &*theater.home)
         .env("THEATER_SERVER_ADDRESS", &theater.address)
         .env("CHAT_PORT", free_port().to_string())
         .output()

@@ -75,9 +75,42 @@ fn require_binary(name: &str) {
     );
 }
 
+/// A test's private THEATER_HOME: removed when the test passes; kept, and named, when it
+/// fails, for what its logs say. Declared before (or held by) what runs in it, so dropped
+/// after that has stopped.
+pub struct Home(PathBuf);
+
+impl Home {
+    /// An empty `name` in the system's temporary directory.
+    pub fn fresh(name: &str) -> Self {
+        let path = std::env::temp_dir().join(name);
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+}
+
+impl std::ops::Deref for Home {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("test failed; THEATER_HOME kept at {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
 /// A theater-server process with a private THEATER_HOME.
 pub struct Theater {
-    pub home: PathBuf,
+    pub home: Home,
     pub address: String,
     server: Option<Child>,
     env: Vec<(String, String)>,
@@ -92,13 +125,11 @@ impl Theater {
     pub fn start(env: &[(&str, &str)]) -> Self {
         require_binary("theater-server");
         require_binary("theater");
-        let home = std::env::temp_dir().join(format!(
+        let home = Home::fresh(&format!(
             "theater-chat-e2e-{}-{}",
             std::process::id(),
             NEXT_HOME.fetch_add(1, Ordering::SeqCst)
         ));
-        let _ = std::fs::remove_dir_all(&home);
-        std::fs::create_dir_all(&home).unwrap();
         let mut theater = Self {
             home,
             address: format!("127.0.0.1:{}", free_port()),
@@ -118,7 +149,7 @@ impl Theater {
         let log = std::fs::File::create(self.home.join("server.out")).unwrap();
         let child = Command::new("theater-server")
             .args(["--address", &self.address, "--log-stdout"])
-            .env("THEATER_HOME", &self.home)
+            .env("THEATER_HOME", &*self.home)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -152,7 +183,7 @@ impl Theater {
         Command::new("theater")
             .args(args)
             .env("THEATER_SERVER_ADDRESS", &self.address)
-            .env("THEATER_HOME", &self.home)
+            .env("THEATER_HOME", &*self.home)
             .stdin(Stdio::null())
             .output()
             .expect("could not run theater")
@@ -218,10 +249,10 @@ impl Drop for Theater {
             let _ = self.cli(&["stop", &id]);
         }
         self.kill_server();
+        // The home is dropped next: kept, and named, when the test failed.
         if std::thread::panicking() {
             eprintln!(
-                "test failed; THEATER_HOME kept at {}; server log:\n{}",
-                self.home.display(),
+                "theater-server log:\n{}",
                 self.server_log()
                     .lines()
                     .rev()
@@ -232,8 +263,6 @@ impl Drop for Theater {
                     .collect::<Vec<_>>()
                     .join("\n")
             );
-        } else {
-            let _ = std::fs::remove_dir_all(&self.home);
         }
     }
 }
