@@ -5,24 +5,23 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+mod read;
+
 const CATALOG_TOML: &str = include_str!("../assets/models.toml");
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Catalog {
     pub default_provider: String,
     pub providers: Vec<ProviderEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProviderEntry {
     pub id: String,
     pub name: String,
     /// Whether model ids outside `models` are accepted.
     pub open_model_list: bool,
     /// The highest temperature the provider takes (Anthropic: 1).
-    #[serde(default = "default_max_temperature")]
     pub max_temperature: f64,
     pub models: Vec<ModelEntry>,
 }
@@ -31,46 +30,33 @@ fn default_max_temperature() -> f64 {
     crate::providers::MAX_TEMPERATURE
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModelEntry {
     pub id: String,
     pub name: String,
     /// Tokens the model reads at most.
-    #[serde(default)]
     pub context_window: Option<u64>,
     /// The longest reply it writes.
-    #[serde(default)]
     pub max_output_tokens: Option<u32>,
     /// US dollars per million input tokens.
-    #[serde(default)]
     pub input_price: Option<f64>,
     /// US dollars per million output tokens.
-    #[serde(default)]
     pub output_price: Option<f64>,
 }
 
 /// What the user's catalog adds: providers to change (by id) and their models (by id).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 struct Overlay {
-    #[serde(default)]
     default_provider: Option<String>,
-    #[serde(default)]
     providers: Vec<ProviderOverlay>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 struct ProviderOverlay {
     id: String,
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     open_model_list: Option<bool>,
-    #[serde(default)]
     max_temperature: Option<f64>,
-    #[serde(default)]
     models: Vec<ModelEntry>,
 }
 
@@ -108,8 +94,7 @@ impl Catalog {
     }
 
     pub fn parse(text: &str) -> Result<Self, CatalogError> {
-        let catalog: Self =
-            toml::from_str(text).map_err(|error| CatalogError::Invalid(error.to_string()))?;
+        let catalog = read::catalog(text).map_err(CatalogError::Invalid)?;
         catalog.validate().map_err(CatalogError::Invalid)?;
         Ok(catalog)
     }
@@ -122,9 +107,7 @@ impl Catalog {
         let Some(text) = overlay else {
             return Ok(catalog);
         };
-        let overlay: Overlay = toml::from_str(text).map_err(|error| {
-            CatalogError::BadOverlay(in_toml_words(&one_line(&error.to_string())))
-        })?;
+        let overlay = read::overlay(text).map_err(CatalogError::BadOverlay)?;
         if let Some(default) = overlay.default_provider {
             catalog.default_provider = default;
         }
@@ -285,30 +268,6 @@ impl ModelEntry {
     }
 }
 
-/// serde's messages name Rust types ("expected f64"); whoever wrote the models file
-/// reads TOML.
-fn in_toml_words(text: &str) -> String {
-    [
-        ("expected f64", "expected a number"),
-        ("expected u64", "expected a whole number, 0 or more"),
-        ("expected u32", "expected a whole number, 0 or more"),
-        ("expected a sequence", "expected a list"),
-    ]
-    .iter()
-    .fold(text.to_string(), |text, (rust, toml)| {
-        text.replace(rust, toml)
-    })
-}
-
-/// TOML errors span several lines (the line, a caret); the start shows one.
-fn one_line(text: &str) -> String {
-    text.split('\n')
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('|') && line != &"^")
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,5 +426,54 @@ models = [
                 .default_model(),
             ("gemini".to_string(), "gemini-2.5-flash".to_string())
         );
+    }
+
+    #[test]
+    fn a_missing_key_or_a_wrong_shape_names_its_line_and_what_it_should_be() {
+        let said = |overlay: &str| {
+            Catalog::with_overlay(Some(overlay))
+                .unwrap_err()
+                .to_string()
+        };
+        let error = said("[[providers]]\nid = \"openai\"\n\n[[providers.models]]\nid = \"x\"\n");
+        assert!(
+            error.contains("line 4") && error.contains("a model needs `name`"),
+            "{error}"
+        );
+        let error = said("default_provider = \"openai\"\n[[providers]]\nname = \"OpenAI\"\n");
+        assert!(
+            error.contains("line 2") && error.contains("a provider needs `id`"),
+            "{error}"
+        );
+        let error = said("[providers]\nid = \"openai\"\n");
+        assert!(
+            error.contains("`providers` is a table, expected a list"),
+            "{error}"
+        );
+        let error = said("providers = [\"openai\"]\n");
+        assert!(
+            error.contains("string \"openai\", expected a provider"),
+            "{error}"
+        );
+        let error = said("[[providers]]\nid = \"openai\"\nopen_model_list = \"yes\"\n");
+        assert!(
+            error.contains("line 3") && error.contains("expected true or false"),
+            "{error}"
+        );
+        let error = said("[[providers]]\nid = \"openai\"\nmodels = [{ id = \"x\", name = \"X\", max_output_tokens = 5_000_000_000 }]\n");
+        assert!(error.contains("expected a smaller whole number"), "{error}");
+        // A syntax error is toml's own, on one line.
+        let error = said("default_provider = \"openai\n");
+        assert!(error.contains("line 1") && !error.contains('\n'), "{error}");
+    }
+
+    #[test]
+    fn numbers_may_be_written_any_way_toml_allows() {
+        let overlay = "[[providers]]\nid = \"openai\"\nmodels = [{ id = \"x\", name = \"X\", context_window = 128_000, max_output_tokens = 0x4000, input_price = 3, output_price = 1.5e1 }]\n";
+        let catalog = Catalog::with_overlay(Some(overlay)).unwrap();
+        let model = catalog.model("openai", "x").unwrap();
+        assert_eq!(model.context_window, Some(128_000));
+        assert_eq!(model.max_output_tokens, Some(16_384));
+        assert_eq!(model.cost(1_000_000, 1_000_000), Some(18_000_000_000));
     }
 }
