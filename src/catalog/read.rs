@@ -79,6 +79,15 @@ impl<'t, 'i> Table<'t, 'i> {
             .map(|(_, value)| value)
     }
 
+    /// A key the table must have, read by `read` (`Table::string`, `Table::boolean`).
+    fn need<T>(
+        &self,
+        key: &str,
+        read: fn(&Self, &str) -> Result<Option<T>, ReadError>,
+    ) -> Result<T, ReadError> {
+        self.required(key, read(self, key)?)
+    }
+
     fn required<T>(&self, key: &str, value: Option<T>) -> Result<T, ReadError> {
         value.ok_or_else(|| {
             self.source
@@ -196,8 +205,8 @@ const MODEL_KEYS: &[&str] = &[
 fn model(source: Source<'_>, value: &Spanned<DeValue<'_>>) -> Result<ModelEntry, ReadError> {
     let table = Table::new(source, value, "a model", MODEL_KEYS)?;
     Ok(ModelEntry {
-        id: table.required("id", table.string("id")?)?,
-        name: table.required("name", table.string("name")?)?,
+        id: table.need("id", Table::string)?,
+        name: table.need("name", Table::string)?,
         context_window: table.count("context_window")?,
         max_output_tokens: table.count("max_output_tokens")?,
         input_price: table.number("input_price")?,
@@ -210,9 +219,9 @@ const PROVIDER_KEYS: &[&str] = &["id", "name", "open_model_list", "max_temperatu
 fn provider(source: Source<'_>, value: &Spanned<DeValue<'_>>) -> Result<ProviderEntry, ReadError> {
     let table = Table::new(source, value, "a provider", PROVIDER_KEYS)?;
     Ok(ProviderEntry {
-        id: table.required("id", table.string("id")?)?,
-        name: table.required("name", table.string("name")?)?,
-        open_model_list: table.required("open_model_list", table.boolean("open_model_list")?)?,
+        id: table.need("id", Table::string)?,
+        name: table.need("name", Table::string)?,
+        open_model_list: table.need("open_model_list", Table::boolean)?,
         max_temperature: table
             .number("max_temperature")?
             .unwrap_or_else(super::default_max_temperature),
@@ -226,7 +235,7 @@ fn provider_overlay(
 ) -> Result<ProviderOverlay, ReadError> {
     let table = Table::new(source, value, "a provider", PROVIDER_KEYS)?;
     Ok(ProviderOverlay {
-        id: table.required("id", table.string("id")?)?,
+        id: table.need("id", Table::string)?,
         name: table.string("name")?,
         open_model_list: table.boolean("open_model_list")?,
         max_temperature: table.number("max_temperature")?,
@@ -244,7 +253,7 @@ pub(super) fn catalog(text: &str) -> Result<Catalog, ReadError> {
     let document = document(text)?;
     let table = Table::new(source, &document, "the catalog", TOP_KEYS)?;
     Ok(Catalog {
-        default_provider: table.required("default_provider", table.string("default_provider")?)?,
+        default_provider: table.need("default_provider", Table::string)?,
         providers: table.required(
             "providers",
             table.list("providers", |v| provider(source, v))?,
