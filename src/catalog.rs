@@ -435,33 +435,35 @@ models = [
                 .unwrap_err()
                 .to_string()
         };
-        let error = said("[[providers]]\nid = \"openai\"\n\n[[providers.models]]\nid = \"x\"\n");
-        assert!(
-            error.contains("line 4") && error.contains("a model needs `name`"),
-            "{error}"
-        );
-        let error = said("default_provider = \"openai\"\n[[providers]]\nname = \"OpenAI\"\n");
-        assert!(
-            error.contains("line 2") && error.contains("a provider needs `id`"),
-            "{error}"
-        );
-        let error = said("[providers]\nid = \"openai\"\n");
-        assert!(
-            error.contains("`providers` is a table, expected a list"),
-            "{error}"
-        );
-        let error = said("providers = [\"openai\"]\n");
-        assert!(
-            error.contains("string \"openai\", expected a provider"),
-            "{error}"
-        );
-        let error = said("[[providers]]\nid = \"openai\"\nopen_model_list = \"yes\"\n");
-        assert!(
-            error.contains("line 3") && error.contains("expected true or false"),
-            "{error}"
-        );
-        let error = said("[[providers]]\nid = \"openai\"\nmodels = [{ id = \"x\", name = \"X\", max_output_tokens = 5_000_000_000 }]\n");
-        assert!(error.contains("expected a smaller whole number"), "{error}");
+        for (overlay, says) in [
+            (
+                "[[providers]]\nid = \"openai\"\n\n[[providers.models]]\nid = \"x\"\n",
+                &["line 4", "a model needs `name`"][..],
+            ),
+            (
+                "default_provider = \"openai\"\n[[providers]]\nname = \"OpenAI\"\n",
+                &["line 2", "a provider needs `id`"],
+            ),
+            (
+                "[providers]\nid = \"openai\"\n",
+                &["`providers` is a table, expected a list"],
+            ),
+            (
+                "providers = [\"openai\"]\n",
+                &["string \"openai\", expected a provider"],
+            ),
+            (
+                "[[providers]]\nid = \"openai\"\nopen_model_list = \"yes\"\n",
+                &["line 3", "expected true or false"],
+            ),
+            (
+                "[[providers]]\nid = \"openai\"\nmodels = [{ id = \"x\", name = \"X\", max_output_tokens = 5_000_000_000 }]\n",
+                &["expected a smaller whole number"],
+            ),
+        ] {
+            let error = said(overlay);
+            assert!(says.iter().all(|s| error.contains(s)), "{error}");
+        }
         // A syntax error is toml's own, on one line.
         let error = said("default_provider = \"openai\n");
         assert!(error.contains("line 1") && !error.contains('\n'), "{error}");

@@ -105,38 +105,38 @@ impl<'t, 'i> Table<'t, 'i> {
         )
     }
 
-    fn string(&self, key: &str) -> Result<Option<String>, ReadError> {
+    /// A value `read` takes, or an error saying it is not `expected`.
+    fn scalar<T>(
+        &self,
+        key: &str,
+        expected: &str,
+        read: impl Fn(&DeValue<'i>) -> Option<T>,
+    ) -> Result<Option<T>, ReadError> {
         self.get(key)
-            .map(|value| match value.get_ref() {
-                DeValue::String(text) => Ok(text.to_string()),
-                _ => Err(self.wrong(key, value, "a string")),
-            })
+            .map(|value| read(value.get_ref()).ok_or_else(|| self.wrong(key, value, expected)))
             .transpose()
     }
 
+    fn string(&self, key: &str) -> Result<Option<String>, ReadError> {
+        self.scalar(key, "a string", |value| match value {
+            DeValue::String(text) => Some(text.to_string()),
+            _ => None,
+        })
+    }
+
     fn boolean(&self, key: &str) -> Result<Option<bool>, ReadError> {
-        self.get(key)
-            .map(|value| match value.get_ref() {
-                DeValue::Boolean(flag) => Ok(*flag),
-                _ => Err(self.wrong(key, value, "true or false")),
-            })
-            .transpose()
+        self.scalar(key, "true or false", DeValue::as_bool)
     }
 
     /// A number, whole or not (`input_price = 3` is 3.0).
     fn number(&self, key: &str) -> Result<Option<f64>, ReadError> {
-        self.get(key)
-            .map(|value| {
-                let number = match value.get_ref() {
-                    DeValue::Float(float) => float.as_str().parse::<f64>().ok(),
-                    DeValue::Integer(whole) => i64::from_str_radix(whole.as_str(), whole.radix())
-                        .ok()
-                        .map(|whole| whole as f64),
-                    _ => None,
-                };
-                number.ok_or_else(|| self.wrong(key, value, "a number"))
-            })
-            .transpose()
+        self.scalar(key, "a number", |value| match value {
+            DeValue::Float(float) => float.as_str().parse::<f64>().ok(),
+            DeValue::Integer(whole) => i64::from_str_radix(whole.as_str(), whole.radix())
+                .ok()
+                .map(|whole| whole as f64),
+            _ => None,
+        })
     }
 
     /// A whole number, 0 or more, that fits `T`.
