@@ -2,7 +2,7 @@
 //! user's additions and overrides from the init state (`"catalog"`, same format), so
 //! models and prices change without a rebuild.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use thiserror::Error;
 
 mod read;
@@ -61,11 +61,21 @@ struct ProviderOverlay {
 }
 
 /// The init state's overlay as the store keeps it (its hash is in the actor state).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct StoredOverlay {
     pub toml: String,
     /// When it was stored: each start writes new bytes.
     pub stored_at: u64,
+}
+
+impl crate::json::FromJson for StoredOverlay {
+    fn from_json(value: crate::json::Json) -> Result<Self, crate::json::JsonError> {
+        let mut f = crate::json::Fields::of(value, "the stored models file")?;
+        Ok(Self {
+            toml: f.take("toml")?,
+            stored_at: f.take("stored_at")?,
+        })
+    }
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]

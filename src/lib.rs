@@ -12,6 +12,7 @@ pub mod config;
 pub mod context;
 pub mod generation;
 pub mod http;
+pub mod json;
 pub mod port;
 pub mod providers;
 pub mod state;

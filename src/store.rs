@@ -51,15 +51,15 @@
 //! power loss or a kernel crash: 0.2.1 never calls `fsync`, so the operating system may
 //! not have put acknowledged writes on the disk yet.
 
+use crate::json::{Fields, FromJson, Json, JsonError};
 use crate::port::{Host, HostError};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The suffix of a record's backup label.
 pub const BACKUP_SUFFIX: &str = ".b";
 
 /// What makes every stored version unique.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Stamp {
     /// Counts the writes of this record.
     pub rev: u64,
@@ -68,8 +68,18 @@ pub struct Stamp {
     pub at: u64,
 }
 
+impl FromJson for Stamp {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "a write stamp")?;
+        Ok(Self {
+            rev: f.take("rev")?,
+            at: f.take("at")?,
+        })
+    }
+}
+
 /// A record type kept behind a label pair.
-pub trait Record: Serialize + DeserializeOwned {
+pub trait Record: Serialize + FromJson {
     fn stamp(&self) -> Stamp;
     fn set_stamp(&mut self, stamp: Stamp);
 }
@@ -103,13 +113,13 @@ pub enum ObjectError {
     #[error(transparent)]
     Missing(#[from] HostError),
     #[error("{0}")]
-    Unreadable(serde_json::Error),
+    Unreadable(JsonError),
 }
 
 /// Reads and parses the JSON object `hash`, reading it again while it reads back short
 /// (see the module's notes): a proper prefix of a JSON value never parses, and fails
 /// at its end.
-pub fn read_object<H: Host, T: DeserializeOwned>(
+pub fn read_object<H: Host, T: FromJson>(
     host: &H,
     store_id: &str,
     hash: &str,
@@ -117,10 +127,10 @@ pub fn read_object<H: Host, T: DeserializeOwned>(
     let mut attempt = 1;
     loop {
         let bytes = host.store_get(store_id, hash)?;
-        match serde_json::from_slice(&bytes) {
-            Ok(value) => return Ok(value),
+        match crate::json::parse(&bytes) {
+            Ok(json) => return T::from_json(json).map_err(ObjectError::Unreadable),
             Err(error) if error.is_eof() && attempt < READ_ATTEMPTS => attempt += 1,
-            Err(error) => return Err(ObjectError::Unreadable(error)),
+            Err(error) => return Err(ObjectError::Unreadable(error.into())),
         }
     }
 }
@@ -145,7 +155,7 @@ impl<'a, H: Host> Records<'a, H> {
         Self { host, store_id }
     }
 
-    fn slot<T: DeserializeOwned>(&self, label: &str) -> Result<Slot<T>, HostError> {
+    fn slot<T: FromJson>(&self, label: &str) -> Result<Slot<T>, HostError> {
         let Some(hash) = self.host.label_get(self.store_id, label)? else {
             return Ok(Slot::Missing);
         };
@@ -166,7 +176,7 @@ impl<'a, H: Host> Records<'a, H> {
 
     /// The newest readable version, or `None` when the record does not exist.
     /// `Err(Torn)` when both slots are unreadable.
-    pub fn read<T: DeserializeOwned>(&self, label: &str) -> Result<Option<Loaded<T>>, ReadError> {
+    pub fn read<T: FromJson>(&self, label: &str) -> Result<Option<Loaded<T>>, ReadError> {
         let primary_problem = match self.slot(label)? {
             Slot::Good(hash, value) => {
                 return Ok(Some(Loaded {
@@ -196,10 +206,7 @@ impl<'a, H: Host> Records<'a, H> {
     }
 
     /// Only the backup slot (for recovery, when the primary's content is suspect).
-    pub fn read_backup<T: DeserializeOwned>(
-        &self,
-        label: &str,
-    ) -> Result<Option<Loaded<T>>, HostError> {
+    pub fn read_backup<T: FromJson>(&self, label: &str) -> Result<Option<Loaded<T>>, HostError> {
         Ok(match self.slot(&backup_label(label))? {
             Slot::Good(hash, value) => Some(Loaded {
                 value,
@@ -260,11 +267,21 @@ mod tests {
     use super::*;
     use crate::port::fake::{FakeHost, ALL_TEARS};
 
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
     struct Note {
         text: String,
         #[serde(default)]
         w: Stamp,
+    }
+
+    impl FromJson for Note {
+        fn from_json(value: Json) -> Result<Self, JsonError> {
+            let mut f = Fields::of(value, "a note")?;
+            Ok(Self {
+                text: f.take("text")?,
+                w: f.take_or_default("w")?,
+            })
+        }
     }
 
     impl Record for Note {

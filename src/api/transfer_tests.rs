@@ -79,7 +79,7 @@ fn three_forks(h: &mut Harness) -> String {
 fn stored_messages(h: &Harness, chat: &str) -> usize {
     h.host.content.borrow()["t"]
         .values()
-        .filter_map(|bytes| serde_json::from_slice::<Message>(bytes).ok())
+        .filter_map(|bytes| <Message as crate::json::FromJson>::from_bytes(bytes).ok())
         .filter(|m| m.chat.as_str() == chat)
         .count()
 }

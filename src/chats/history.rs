@@ -17,7 +17,7 @@
 
 use super::{Chat, ChatStore, Message, MessageId, Origin, Page, Role, StoreError, Usage, SCHEMA};
 use crate::port::Host;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Most ancestors a message object copies.
 pub const WINDOW_MESSAGES: usize = 32;
@@ -27,7 +27,7 @@ pub const WINDOW_BYTES: usize = 6 * 1024;
 
 /// A copy of an ancestor inside a message object's window. Its parent is the entry
 /// before it (the first entry's parent is the object's `before`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ancestor {
     pub id: MessageId,
     pub role: Role,

@@ -22,14 +22,14 @@
 use super::{hints, read_error, Chat, ChatId, ChatStore, StoreError};
 use crate::port::Host;
 use crate::store::{Record, Stamp};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Chats per shard: a page of the list.
 pub const SHARD_SIZE: u64 = 50;
 const SHARD_PREFIX: &str = "chats.s";
 
 /// What the list shows of a chat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub id: ChatId,
     pub title: String,
@@ -51,7 +51,7 @@ impl Summary {
 }
 
 /// The live chats of one shard, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Shard {
     pub chats: Vec<Summary>,
     #[serde(default)]

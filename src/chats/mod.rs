@@ -18,6 +18,7 @@ pub mod hints;
 pub mod history;
 pub mod list;
 mod model;
+mod read;
 pub mod readable;
 pub mod recover;
 pub mod search;

@@ -168,7 +168,7 @@ impl Spent {
 }
 
 /// An immutable message. Its id is the hash of this object as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
     #[serde(default)]
     pub v: u32,
@@ -200,7 +200,7 @@ pub(crate) fn is_zero(n: &u64) -> bool {
 }
 
 /// The mutable record of one chat.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Chat {
     #[serde(default)]
     pub v: u32,
@@ -252,7 +252,7 @@ impl Record for Chat {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct ChatIndex {
     #[serde(default)]
     pub v: u32,

@@ -27,7 +27,6 @@
 
 use super::{Env, Host, HostError, HttpRequest, HttpResponse, Outbound, ServerHandle, ServerSpec};
 use crate::store::{read_object, ObjectError};
-use serde::de::IgnoredAny;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -148,7 +147,7 @@ impl<H> Deref for Cached<H> {
 
 /// Bytes that are a whole JSON value; a short read of one never is.
 fn whole_json(bytes: &[u8]) -> bool {
-    serde_json::from_slice::<IgnoredAny>(bytes).is_ok()
+    crate::json::is_whole(bytes)
 }
 
 impl<H: Env> Env for Cached<H> {
@@ -200,7 +199,7 @@ impl<H: Host> Host for Cached<H> {
         };
         // Read back as any object is: again while it reads short (a short read never
         // parses), so it parses once its file is whole.
-        match read_object::<_, IgnoredAny>(&self.inner, store_id, hash) {
+        match read_object::<_, crate::json::Json>(&self.inner, store_id, hash) {
             Ok(_) => {
                 self.keep(store_id, hash, &stored, true);
                 Ok(())

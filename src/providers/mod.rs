@@ -42,6 +42,17 @@ pub struct Settings {
     pub max_tokens: Option<u32>,
 }
 
+impl crate::json::FromJson for Settings {
+    fn from_json(value: crate::json::Json) -> Result<Self, crate::json::JsonError> {
+        let mut f = crate::json::Fields::of(value, "settings")?;
+        Ok(Self {
+            system: f.take("system")?,
+            temperature: f.take("temperature")?,
+            max_tokens: f.take("max_tokens")?,
+        })
+    }
+}
+
 pub const MAX_TEMPERATURE: f64 = 2.0;
 pub const MAX_OUTPUT_TOKENS: u32 = 200_000;
 pub const MAX_SYSTEM_CHARS: usize = 20_000;
