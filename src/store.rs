@@ -124,11 +124,28 @@ pub fn read_object<H: Host, T: FromJson>(
     store_id: &str,
     hash: &str,
 ) -> Result<T, ObjectError> {
+    let json = read_whole(host, store_id, hash, crate::json::parse)?;
+    T::from_json(json).map_err(ObjectError::Unreadable)
+}
+
+/// Reads the object `hash` as [`read_object`] does, until it is whole, and keeps
+/// nothing of it (a write confirmed on disk).
+pub fn confirm_whole<H: Host>(host: &H, store_id: &str, hash: &str) -> Result<(), ObjectError> {
+    read_whole(host, store_id, hash, crate::json::check)
+}
+
+/// The object `hash` through `parse`, read again while it reads back short.
+fn read_whole<H: Host, R>(
+    host: &H,
+    store_id: &str,
+    hash: &str,
+    parse: fn(&[u8]) -> Result<R, crate::json::ParseError>,
+) -> Result<R, ObjectError> {
     let mut attempt = 1;
     loop {
         let bytes = host.store_get(store_id, hash)?;
-        match crate::json::parse(&bytes) {
-            Ok(json) => return T::from_json(json).map_err(ObjectError::Unreadable),
+        match parse(&bytes) {
+            Ok(parsed) => return Ok(parsed),
             Err(error) if error.is_eof() && attempt < READ_ATTEMPTS => attempt += 1,
             Err(error) => return Err(ObjectError::Unreadable(error.into())),
         }

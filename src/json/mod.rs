@@ -15,7 +15,7 @@
 mod parse;
 mod read;
 
-pub use parse::{is_whole, parse, ParseError};
+pub use parse::{check, is_whole, parse, ParseError};
 pub use read::{Fields, FromJson, JsonError};
 
 /// A parsed JSON value. A number keeps its text: it becomes a `u64` or an `f64` only

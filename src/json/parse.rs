@@ -41,9 +41,15 @@ pub fn parse(bytes: &[u8]) -> Result<Json, ParseError> {
     Parser::new(bytes, true).whole()
 }
 
-/// Whether the bytes are one whole JSON value; builds nothing.
+/// Whether the bytes are one whole JSON value, and if not why; builds nothing (nor
+/// looks at keys: a repeated one is still a whole value).
+pub fn check(bytes: &[u8]) -> Result<(), ParseError> {
+    Parser::new(bytes, false).whole().map(drop)
+}
+
+/// Whether the bytes are one whole JSON value ([`check`]).
 pub fn is_whole(bytes: &[u8]) -> bool {
-    Parser::new(bytes, false).whole().is_ok()
+    check(bytes).is_ok()
 }
 
 struct Parser<'a> {

@@ -26,7 +26,7 @@
 //! recently used go first.
 
 use super::{Env, Host, HostError, HttpRequest, HttpResponse, Outbound, ServerHandle, ServerSpec};
-use crate::store::{read_object, ObjectError};
+use crate::store::{confirm_whole, ObjectError};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -145,11 +145,6 @@ impl<H> Deref for Cached<H> {
     }
 }
 
-/// Bytes that are a whole JSON value; a short read of one never is.
-fn whole_json(bytes: &[u8]) -> bool {
-    crate::json::is_whole(bytes)
-}
-
 impl<H: Env> Env for Cached<H> {
     fn env_var(&self, name: &str) -> Option<String> {
         self.inner.env_var(name)
@@ -183,7 +178,8 @@ impl<H: Host> Host for Cached<H> {
             return Ok(bytes);
         }
         let bytes = self.inner.store_get(store_id, hash)?;
-        if whole_json(&bytes) {
+        // A whole JSON value; a short read of one never is.
+        if crate::json::is_whole(&bytes) {
             self.keep(store_id, hash, &bytes, true);
         }
         Ok(bytes)
@@ -199,7 +195,7 @@ impl<H: Host> Host for Cached<H> {
         };
         // Read back as any object is: again while it reads short (a short read never
         // parses), so it parses once its file is whole.
-        match read_object::<_, crate::json::Json>(&self.inner, store_id, hash) {
+        match confirm_whole(&self.inner, store_id, hash) {
             Ok(_) => {
                 self.keep(store_id, hash, &stored, true);
                 Ok(())
