@@ -5,9 +5,9 @@ use crate::api::{self, auth, generations, WEBSOCKET_PATH};
 use crate::catalog::Catalog;
 use crate::chats::recover;
 use crate::config::{ActorConfig, ConfigError};
+use crate::json::{object, Json};
 use crate::port::{Host, HostError, HttpRequest, HttpResponse, ServerSpec};
 use crate::state::ActorState;
-use serde_json::{json, Value};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -53,11 +53,11 @@ pub fn init<H: Host>(
             // (`store::read_object`), and stamped with the time, so that a start never
             // stores the same bytes as one a kill tore (the store would keep the torn
             // file: it skips a write whose hash it has).
-            let stored = serde_json::to_vec(&crate::catalog::StoredOverlay {
+            let stored = crate::json::ToJson::to_json(&crate::catalog::StoredOverlay {
                 toml: overlay.to_string(),
                 stored_at: host.now_ms(),
             })
-            .unwrap_or_default();
+            .to_bytes();
             Some(
                 host.store_put(&config.store_id, &stored)
                     .map_err(InitError::Store)?,
@@ -115,7 +115,7 @@ pub fn handle_request<H: Host>(
     let mut events = generations::expire(host, state);
     let outcome = api::handle(host, state, request);
     if let Some(chat) = outcome.changed {
-        events.push(json!({ "type": "changed", "chat": chat }));
+        events.push(object! { "type": "changed", "chat": chat });
     }
     events.extend(outcome.events);
     notify(host, state, &events);
@@ -145,7 +145,7 @@ pub fn child_exit<H: Host>(host: &H, state: &mut ActorState, child: &str) {
 
 /// Tells every open page what changed; pages refetch what they show. Only ids and
 /// statuses are pushed, never content: the socket has no origin check in 0.2.1.
-fn notify<H: Host>(host: &H, state: &mut ActorState, events: &[Value]) {
+fn notify<H: Host>(host: &H, state: &mut ActorState, events: &[Json]) {
     let server_id = state.server_id;
     for event in events {
         let text = event.to_string();
@@ -181,11 +181,11 @@ pub fn socket_frame<H: Host>(host: &H, state: &mut ActorState, text: &str) -> St
 }
 
 pub fn socket_message(text: &str) -> String {
-    match serde_json::from_str::<Value>(text) {
-        Ok(message) if message.get("type").and_then(Value::as_str) == Some("ping") => {
-            json!({ "type": "pong" }).to_string()
+    match crate::json::parse(text.as_bytes()) {
+        Ok(message) if message.get("type").and_then(Json::as_str) == Some("ping") => {
+            object! { "type": "pong" }.to_string()
         }
-        _ => json!({ "type": "error", "message": "expected {\"type\":\"ping\"}" }).to_string(),
+        _ => object! { "type": "error", "message": "expected {\"type\":\"ping\"}" }.to_string(),
     }
 }
 

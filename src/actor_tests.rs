@@ -3,7 +3,7 @@
 use super::*;
 use crate::port::fake::FakeHost;
 use crate::providers::OPENAI_API_KEY;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const KEY: &str = "sk-secret-abcdef123456";
 
@@ -386,7 +386,7 @@ fn open_pages_hear_about_changes_and_dead_sockets_are_dropped() {
     let sent = h.host.ws_sent.borrow().clone();
     assert_eq!(
         sent,
-        vec![(1, format!(r#"{{"chat":"{chat}","type":"changed"}}"#))]
+        vec![(1, format!(r#"{{"type":"changed","chat":"{chat}"}}"#))]
     );
     assert_eq!(h.state.sockets, vec![1]);
     socket_closed(&mut h.state, 1);

@@ -2,7 +2,6 @@
 //! user's additions and overrides from the init state (`"catalog"`, same format), so
 //! models and prices change without a rebuild.
 
-use serde::Serialize;
 use thiserror::Error;
 
 mod read;
@@ -61,11 +60,17 @@ struct ProviderOverlay {
 }
 
 /// The init state's overlay as the store keeps it (its hash is in the actor state).
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct StoredOverlay {
     pub toml: String,
     /// When it was stored: each start writes new bytes.
     pub stored_at: u64,
+}
+
+impl crate::json::ToJson for StoredOverlay {
+    fn to_json(&self) -> crate::json::Json {
+        crate::json::object! { "toml": self.toml, "stored_at": self.stored_at }
+    }
 }
 
 impl crate::json::FromJson for StoredOverlay {

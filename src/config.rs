@@ -1,7 +1,7 @@
 //! The actor's configuration: the manifest's `init_state` JSON merged with
 //! `theater start -i`, read once at init.
 
-use serde::{Deserialize, Serialize};
+use crate::json::{Fields, FromJson, Json, JsonError, Object, ToJson};
 use std::collections::BTreeMap;
 use thiserror::Error;
 
@@ -9,33 +9,68 @@ pub const DEFAULT_STORE_ID: &str = "theater-chat";
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub const DEFAULT_PORT: u16 = 8084;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActorConfig {
     /// The content store every chat lives in. Fixed, so a restarted actor finds its data.
-    #[serde(default = "default_store_id")]
     pub store_id: String,
-    #[serde(default = "default_host")]
     pub host: String,
     /// 0 asks for an ephemeral port.
-    #[serde(default = "default_port")]
     pub port: u16,
     /// Absolute path of the worker component (`lib/worker.wasm`); the package's
     /// init state names it. Without it, only the offline demo model answers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker: Option<String>,
     /// Seconds each provider may take to answer (default 120), e.g. `{"openai": 60}`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub timeouts: BTreeMap<String, u64>,
     /// Ask for the access token even on a loopback address (it is always asked for on
     /// any other).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_token: bool,
     /// Models and prices to add or change, as TOML in the format of
     /// `assets/models.toml`. Checked at init and kept in the store (the state only
-    /// names it), so it is never serialized with the state.
-    #[serde(default, skip_serializing)]
+    /// names it), so it is never written with the state.
     pub catalog: Option<String>,
+}
+
+const FIELDS: &[&str] = &[
+    "store_id",
+    "host",
+    "port",
+    "worker",
+    "timeouts",
+    "require_token",
+    "catalog",
+];
+
+/// Unknown fields are refused (a misspelt one would be silently ignored).
+impl FromJson for ActorConfig {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "an object")?;
+        f.only(FIELDS)?;
+        Ok(Self {
+            store_id: f
+                .take::<Option<_>>("store_id")?
+                .unwrap_or_else(default_store_id),
+            host: f.take::<Option<_>>("host")?.unwrap_or_else(default_host),
+            port: f.take::<Option<_>>("port")?.unwrap_or(DEFAULT_PORT),
+            worker: f.take("worker")?,
+            timeouts: f.take_or_default("timeouts")?,
+            require_token: f.take_or_default("require_token")?,
+            catalog: f.take("catalog")?,
+        })
+    }
+}
+
+/// As the actor state keeps it: without the catalog, which the store keeps.
+impl ToJson for ActorConfig {
+    fn to_json(&self) -> Json {
+        Object::new()
+            .with("store_id", &self.store_id)
+            .with("host", &self.host)
+            .with("port", &self.port)
+            .some("worker", &self.worker)
+            .unless(self.timeouts.is_empty(), "timeouts", &self.timeouts)
+            .unless(!self.require_token, "require_token", &self.require_token)
+            .build()
+    }
 }
 
 fn default_store_id() -> String {
@@ -84,8 +119,9 @@ impl ActorConfig {
         let config: Self = match bytes {
             None => Self::default(),
             Some(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Self::default(),
-            Some(bytes) => serde_json::from_slice(bytes)
-                .map_err(|error| ConfigError::Invalid(error.to_string()))?,
+            Some(bytes) => {
+                Self::from_bytes(bytes).map_err(|error| ConfigError::Invalid(error.to_string()))?
+            }
         };
         // The store id becomes a directory name under THEATER_HOME/store.
         let id_ok = (1..=64).contains(&config.store_id.len())

@@ -24,15 +24,24 @@ use theater::simple::websocket_types::WebsocketMessage;
 
 struct Floor;
 
-#[derive(serde::Deserialize)]
 struct Init {
     port: u16,
 }
 
+impl crate::json::FromJson for Init {
+    fn from_json(value: crate::json::Json) -> Result<Self, crate::json::JsonError> {
+        let mut f = crate::json::Fields::of(value, "the floor's init state")?;
+        Ok(Self {
+            port: f.take("port")?,
+        })
+    }
+}
+
 impl ActorGuest for Floor {
     fn init(state: Option<Vec<u8>>, _params: (String,)) -> Result<(Option<Vec<u8>>,), String> {
-        let init: Init = serde_json::from_slice(state.as_deref().unwrap_or_default())
-            .map_err(|error| format!("floor: init state: {error}"))?;
+        let init =
+            <Init as crate::json::FromJson>::from_bytes(state.as_deref().unwrap_or_default())
+                .map_err(|error| format!("floor: init state: {error}"))?;
         let config = ServerConfig {
             port: Some(init.port),
             host: Some("127.0.0.1".to_string()),

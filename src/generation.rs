@@ -14,8 +14,9 @@
 
 use crate::chats::{ChatId, MessageId};
 use crate::providers::{Completion, ProviderError, Settings, Turn};
-use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
+
+mod json;
 
 /// Generations in flight at once, across all chats. Past it a request gets 429: the
 /// runtime's queues (100 operations per actor, 32 commands) must never fill.
@@ -27,7 +28,7 @@ pub const MAX_FINISHED: usize = 8;
 pub const DEFAULT_TIMEOUT_S: u64 = 120;
 
 /// What the chat actor hands a worker (its init state).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     /// The chat actor's id: where the report goes.
     pub parent: String,
@@ -36,19 +37,18 @@ pub struct Job {
     pub model: String,
     pub turns: Vec<Turn>,
     /// Absent from jobs of older chat actors.
-    #[serde(default)]
     pub settings: Settings,
 }
 
 /// What a worker sends back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub id: String,
     pub result: Result<Completion, ProviderError>,
 }
 
 /// A generation whose worker has not reported yet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Running {
     pub id: String,
     pub chat: ChatId,
@@ -61,16 +61,13 @@ pub struct Running {
     pub started_at: u64,
     pub deadline: u64,
     /// Earlier messages of the branch not sent (see [`crate::context`]).
-    #[serde(default, skip_serializing_if = "crate::chats::is_zero")]
     pub omitted: u64,
     /// The reply being regenerated and its depth: the answer becomes its sibling.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sibling: Option<(MessageId, u64)>,
 }
 
 /// How a generation ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case", try_from = "OutcomeFields")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Done {
         message: MessageId,
@@ -78,7 +75,6 @@ pub enum Outcome {
     Failed {
         code: String,
         message: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after: Option<u64>,
     },
     Stopped,
@@ -87,48 +83,7 @@ pub enum Outcome {
     },
 }
 
-/// An [`Outcome`] read in one pass, as [`ProviderError`] is (see
-/// `providers::error_fields`): every field of any variant, `status` saying which.
-#[derive(Deserialize)]
-struct OutcomeFields {
-    status: String,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    retry_after: Option<u64>,
-}
-
-impl TryFrom<OutcomeFields> for Outcome {
-    type Error = String;
-
-    fn try_from(fields: OutcomeFields) -> Result<Self, String> {
-        let OutcomeFields {
-            status,
-            message,
-            code,
-            retry_after,
-        } = fields;
-        let message = message.ok_or_else(|| format!("a {status:?} outcome needs its message"));
-        Ok(match status.as_str() {
-            "done" => Self::Done {
-                message: MessageId::parse(&message?)
-                    .ok_or("a \"done\" outcome needs a message id")?,
-            },
-            "failed" => Self::Failed {
-                code: code.ok_or("a \"failed\" outcome needs its code")?,
-                message: message?,
-                retry_after,
-            },
-            "stopped" => Self::Stopped,
-            "timed_out" => Self::TimedOut { message: message? },
-            _ => return Err(format!("unknown outcome {status:?}")),
-        })
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finished {
     pub id: String,
     pub chat: ChatId,
@@ -137,13 +92,10 @@ pub struct Finished {
 }
 
 /// The table kept in the actor state.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Generations {
-    #[serde(default)]
     pub next: u64,
-    #[serde(default)]
     pub running: Vec<Running>,
-    #[serde(default)]
     pub finished: VecDeque<Finished>,
 }
 
@@ -222,7 +174,7 @@ impl Generations {
 /// key included, on disk, and saving it blocks the runtime while the child is busy).
 pub fn worker_manifest(component: &str, env_vars: &[&str]) -> String {
     // A JSON string is a valid TOML basic string (same escapes).
-    let quote = |text: &str| serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into());
+    let quote = |text: &str| crate::json::ToJson::to_json(text).to_text();
     let vars: Vec<String> = env_vars.iter().map(|v| quote(v)).collect();
     format!(
         "name = \"chat-worker\"\nversion = \"{}\"\ncomponent = {}\n\n\
@@ -239,6 +191,7 @@ pub fn worker_manifest(component: &str, env_vars: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::{FromJson, ToJson};
 
     fn running(id: &str, chat: &str, deadline: u64) -> Running {
         Running {
@@ -268,7 +221,7 @@ mod tests {
             table.status(&format!("g{}", MAX_FINISHED * 3 - 1)),
             Some(Status::Finished(_))
         ));
-        assert!(serde_json::to_vec(&table).unwrap().len() < 4096);
+        assert!(table.to_json().to_bytes().len() < 4096);
     }
 
     #[test]
@@ -339,10 +292,7 @@ mod tests {
                 message: "no answer in 120 s".into(),
             },
         ];
-        let texts: Vec<String> = every
-            .iter()
-            .map(|o| serde_json::to_string(o).unwrap())
-            .collect();
+        let texts: Vec<String> = every.iter().map(|o| o.to_json().to_text()).collect();
         assert_eq!(
             texts,
             [
@@ -355,15 +305,21 @@ mod tests {
         );
         // The state of a running actor holds these: each reads back whole.
         for (outcome, text) in every.iter().zip(&texts) {
-            assert_eq!(&serde_json::from_str::<Outcome>(text).unwrap(), outcome);
+            assert_eq!(&Outcome::from_bytes(text.as_bytes()).unwrap(), outcome);
         }
         for (bad, says) in [
-            (r#"{"status":"done","message":"c1"}"#, "needs a message id"),
-            (r#"{"status":"failed","message":"m"}"#, "needs its code"),
-            (r#"{"status":"timed_out"}"#, "needs its message"),
+            (
+                r#"{"status":"done","message":"c1"}"#,
+                r#"`message`: invalid message id "c1""#,
+            ),
+            (
+                r#"{"status":"failed","message":"m"}"#,
+                "missing field `code`",
+            ),
+            (r#"{"status":"timed_out"}"#, "missing field `message`"),
             (r#"{"status":"paused"}"#, r#"unknown outcome "paused""#),
         ] {
-            let error = serde_json::from_str::<Outcome>(bad).unwrap_err();
+            let error = Outcome::from_bytes(bad.as_bytes()).unwrap_err();
             assert!(error.to_string().contains(says), "{bad}: {error}");
         }
     }
@@ -377,7 +333,7 @@ mod tests {
                 message: "slow down".into(),
             }),
         };
-        let bytes = serde_json::to_vec(&report).unwrap();
-        assert_eq!(serde_json::from_slice::<Report>(&bytes).unwrap(), report);
+        let bytes = report.to_json().to_bytes();
+        assert_eq!(Report::from_bytes(&bytes).unwrap(), report);
     }
 }

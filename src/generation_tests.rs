@@ -323,3 +323,186 @@ fn the_state_stays_small_with_every_slot_busy_and_a_full_history() {
     let size = h.state.encode().len();
     assert!(size < 4096, "state is {size} bytes");
 }
+
+/// The actor state, a worker's job and its reports are written byte for byte as
+/// serde's derives wrote them (the texts were printed by that version from the same
+/// values), and read back the same: a state or report of the version before reads.
+#[test]
+fn state_jobs_and_reports_keep_their_json() {
+    use crate::chats::hints::{Hints, Newest, Open};
+    use crate::chats::{ChatId, MessageId, Role, Usage};
+    use crate::config::ActorConfig;
+    use crate::generation::{Generations, Job, Outcome, Report, Running};
+    use crate::json::{FromJson, ToJson};
+    use crate::providers::{Completion, ProviderError, Settings, Turn};
+    use crate::state::ActorState;
+
+    fn same<T: ToJson + FromJson + PartialEq + std::fmt::Debug>(value: &T, text: &str) {
+        assert_eq!(value.to_json().to_text(), text);
+        assert_eq!(&T::from_bytes(text.as_bytes()).unwrap(), value);
+    }
+
+    let id = |c: char| MessageId::parse(&c.to_string().repeat(40)).unwrap();
+    let config = ActorConfig {
+        worker: Some("/pkg/lib/worker.wasm".into()),
+        timeouts: [("openai".into(), 30), ("anthropic".into(), 90)].into(),
+        require_token: true,
+        ..ActorConfig::default()
+    };
+    let mut generations = Generations {
+        next: 5,
+        ..Generations::default()
+    };
+    generations.start(Running {
+        id: "gab-4".into(),
+        chat: ChatId::parse("c2").unwrap(),
+        child: "child-1".into(),
+        answers: id('a'),
+        provider: "openai".into(),
+        model: "gpt".into(),
+        started_at: 10,
+        deadline: 20,
+        omitted: 3,
+        sibling: Some((id('b'), 4)),
+    });
+    generations.start(Running {
+        id: "gab-5".into(),
+        chat: ChatId::parse("c3").unwrap(),
+        child: "child-2".into(),
+        answers: id('c'),
+        provider: "demo".into(),
+        model: "echo".into(),
+        started_at: 11,
+        deadline: 21,
+        omitted: 0,
+        sibling: None,
+    });
+    let r = generations.running[0].clone();
+    generations.finish(&r, Outcome::Done { message: id('d') }, 30);
+    let failed = Outcome::Failed {
+        code: "auth".into(),
+        message: "bad key".into(),
+        retry_after: Some(5),
+    };
+    generations.finish(&r, failed, 31);
+    generations.finish(&r, Outcome::Stopped, 32);
+    let late = Outcome::TimedOut {
+        message: "late".into(),
+    };
+    generations.finish(&r, late, 33);
+    let state = ActorState {
+        config: config.clone(),
+        server_id: 7,
+        port: 8090,
+        sockets: vec![1, 2],
+        actor_id: "5f0c6d2e-aaaa".into(),
+        generations,
+        tickets: vec![("t1".into(), 99)],
+        catalog: Some("ab".repeat(20)),
+        hints: Hints::default(),
+    };
+    state.hints.set_list(Some(Newest {
+        shard: 3,
+        hash: "ab".repeat(20),
+        older: true,
+    }));
+    state.hints.set_open(Some(Open {
+        chat: ChatId::parse("c7").unwrap(),
+        hash: "cd".repeat(20),
+    }));
+    same(
+        &state,
+        r#"{"config":{"store_id":"theater-chat","host":"127.0.0.1","port":8084,"worker":"/pkg/lib/worker.wasm","timeouts":{"anthropic":90,"openai":30},"require_token":true},"server_id":7,"port":8090,"sockets":[1,2],"actor_id":"5f0c6d2e-aaaa","generations":{"next":5,"running":[{"id":"gab-4","chat":"c2","child":"child-1","answers":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","provider":"openai","model":"gpt","started_at":10,"deadline":20,"omitted":3,"sibling":["bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",4]},{"id":"gab-5","chat":"c3","child":"child-2","answers":"cccccccccccccccccccccccccccccccccccccccc","provider":"demo","model":"echo","started_at":11,"deadline":21}],"finished":[{"id":"gab-4","chat":"c2","outcome":{"status":"done","message":"dddddddddddddddddddddddddddddddddddddddd"},"finished_at":30},{"id":"gab-4","chat":"c2","outcome":{"status":"failed","code":"auth","message":"bad key","retry_after":5},"finished_at":31},{"id":"gab-4","chat":"c2","outcome":{"status":"stopped"},"finished_at":32},{"id":"gab-4","chat":"c2","outcome":{"status":"timed_out","message":"late"},"finished_at":33}]},"tickets":[["t1",99]],"catalog":"abababababababababababababababababababab","hints":{"list":{"shard":3,"hash":"abababababababababababababababababababab","older":true},"open":{"chat":"c7","hash":"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"}}}"#,
+    );
+    let bare = ActorState {
+        config: ActorConfig::default(),
+        server_id: 1,
+        port: 8084,
+        sockets: vec![],
+        actor_id: String::new(),
+        generations: Generations::default(),
+        tickets: vec![],
+        catalog: None,
+        hints: Hints::default(),
+    };
+    same(
+        &bare,
+        r#"{"config":{"store_id":"theater-chat","host":"127.0.0.1","port":8084},"server_id":1,"port":8084,"sockets":[],"actor_id":"","generations":{"next":0,"running":[],"finished":[]}}"#,
+    );
+
+    let job = Job {
+        parent: "p-1".into(),
+        id: "g1".into(),
+        provider: "openai".into(),
+        model: "gpt".into(),
+        turns: vec![
+            Turn {
+                role: Role::User,
+                content: "hi \"there\"".into(),
+            },
+            Turn {
+                role: Role::Assistant,
+                content: "yo".into(),
+            },
+        ],
+        settings: Settings {
+            system: Some("sys".into()),
+            temperature: Some(0.25),
+            max_tokens: Some(9),
+        },
+    };
+    same(
+        &job,
+        r#"{"parent":"p-1","id":"g1","provider":"openai","model":"gpt","turns":[{"role":"user","content":"hi \"there\""},{"role":"assistant","content":"yo"}],"settings":{"system":"sys","temperature":0.25,"max_tokens":9}}"#,
+    );
+    let bare = Job {
+        settings: Settings::default(),
+        turns: vec![],
+        ..job
+    };
+    same(
+        &bare,
+        r#"{"parent":"p-1","id":"g1","provider":"openai","model":"gpt","turns":[],"settings":{}}"#,
+    );
+
+    let ok = Report {
+        id: "g1".into(),
+        result: Ok(Completion {
+            content: "answer".into(),
+            model: "gpt-4o".into(),
+            usage: Some(Usage {
+                input_tokens: 1,
+                output_tokens: 2,
+                cost: None,
+            }),
+        }),
+    };
+    same(
+        &ok,
+        r#"{"id":"g1","result":{"Ok":{"content":"answer","model":"gpt-4o","usage":{"input_tokens":1,"output_tokens":2}}}}"#,
+    );
+    let ok = Report {
+        id: "g2".into(),
+        result: Ok(Completion {
+            content: "a".into(),
+            model: "m".into(),
+            usage: None,
+        }),
+    };
+    same(
+        &ok,
+        r#"{"id":"g2","result":{"Ok":{"content":"a","model":"m","usage":null}}}"#,
+    );
+    let err = Report {
+        id: "g3".into(),
+        result: Err(ProviderError::Overloaded {
+            status: 529,
+            message: "busy".into(),
+            retry_after: None,
+        }),
+    };
+    same(
+        &err,
+        r#"{"id":"g3","result":{"Err":{"kind":"overloaded","status":529,"message":"busy","retry_after":null}}}"#,
+    );
+}

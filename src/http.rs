@@ -1,7 +1,7 @@
 //! Parsing requests and building responses, with the checks every request passes.
 
+use crate::json::{Json, Map};
 use crate::port::{HttpRequest, HttpResponse};
-use serde_json::Value;
 use std::fmt;
 
 /// Largest request body accepted.
@@ -51,9 +51,8 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> HttpResponse {
-        let body = serde_json::json!({
-            "error": { "code": self.code, "message": self.message }
-        });
+        let error = crate::json::object! { "code": self.code, "message": self.message };
+        let body = crate::json::object! { "error": error };
         let mut response = json(self.status, &body);
         if let Some(seconds) = self.retry_after {
             response
@@ -130,13 +129,13 @@ impl Request {
     }
 
     /// The body as a JSON object; an empty body reads as `{}`.
-    pub fn json_object(&self) -> Result<serde_json::Map<String, Value>, ApiError> {
+    pub fn json_object(&self) -> Result<Map, ApiError> {
         if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(serde_json::Map::new());
+            return Ok(Map::default());
         }
-        match serde_json::from_slice::<Value>(&self.body) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(ApiError::bad_request(
+        match crate::json::parse(&self.body).map(Map::of) {
+            Ok(Some(map)) => Ok(map),
+            Ok(None) => Err(ApiError::bad_request(
                 "the request body must be a JSON object",
             )),
             Err(error) => Err(ApiError::bad_request(format!(
@@ -338,13 +337,13 @@ fn base_headers(content_type: &str) -> Vec<(String, String)> {
     ]
 }
 
-pub fn json(status: u16, body: &Value) -> HttpResponse {
+pub fn json(status: u16, body: &Json) -> HttpResponse {
     let mut headers = base_headers("application/json");
     headers.push(("Cache-Control".to_string(), "no-store".to_string()));
     HttpResponse {
         status,
         headers,
-        body: body.to_string().into_bytes(),
+        body: body.to_bytes(),
     }
 }
 

@@ -6,38 +6,66 @@ use crate::chats::hints::Hints;
 use crate::chats::ChatStore;
 use crate::config::ActorConfig;
 use crate::generation::Generations;
+use crate::json::{Fields, FromJson, Json, JsonError, Object, ToJson};
 use crate::port::Host;
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Open WebSocket connections kept for change notifications. Past this, the oldest
 /// is forgotten (browsers reconnect and refetch), so the state stays bounded.
 pub const MAX_SOCKETS: usize = 32;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActorState {
     pub config: ActorConfig,
     pub server_id: u64,
     /// The port actually bound (differs from the config when it asked for 0).
     pub port: u16,
-    #[serde(default)]
     pub sockets: Vec<u64>,
     /// This actor's id (from `init`): workers send their reports to it.
-    #[serde(default)]
     pub actor_id: String,
     /// Replies being written by workers, and the last few that finished.
-    #[serde(default)]
     pub generations: Generations,
     /// Single-use WebSocket tickets and when they expire (see `api::auth`); bounded.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tickets: Vec<(String, u64)>,
     /// The store object holding the init state's catalog overlay, if one was given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog: Option<String>,
     /// Where the newest page of the chat list is and the chat being used's current
     /// version, so their reads skip a label lookup (constant size, see `chats::hints`).
-    #[serde(default, skip_serializing_if = "Hints::is_empty")]
     pub hints: Hints,
+}
+
+/// Fields added after the first release may be absent from an older state.
+impl FromJson for ActorState {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "the actor state")?;
+        Ok(Self {
+            config: f.take("config")?,
+            server_id: f.take("server_id")?,
+            port: f.take("port")?,
+            sockets: f.take_or_default("sockets")?,
+            actor_id: f.take_or_default("actor_id")?,
+            generations: f.take_or_default("generations")?,
+            tickets: f.take_or_default("tickets")?,
+            catalog: f.take("catalog")?,
+            hints: f.take_or_default("hints")?,
+        })
+    }
+}
+
+impl ToJson for ActorState {
+    fn to_json(&self) -> Json {
+        Object::new()
+            .with("config", &self.config)
+            .with("server_id", &self.server_id)
+            .with("port", &self.port)
+            .with("sockets", &self.sockets)
+            .with("actor_id", &self.actor_id)
+            .with("generations", &self.generations)
+            .unless(self.tickets.is_empty(), "tickets", &self.tickets)
+            .some("catalog", &self.catalog)
+            .unless(self.hints.is_empty(), "hints", &self.hints)
+            .build()
+    }
 }
 
 #[derive(Debug, Error)]
@@ -47,12 +75,11 @@ pub struct StateError(String);
 impl ActorState {
     pub fn decode(bytes: Option<&[u8]>) -> Result<Self, StateError> {
         let bytes = bytes.ok_or_else(|| StateError("missing".to_string()))?;
-        serde_json::from_slice(bytes).map_err(|error| StateError(error.to_string()))
+        Self::from_bytes(bytes).map_err(|error| StateError(error.to_string()))
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        // Serializing plain fields cannot fail; an empty state would be caught by decode.
-        serde_json::to_vec(self).unwrap_or_default()
+        self.to_json().to_bytes()
     }
 
     pub fn add_socket(&mut self, connection_id: u64) {

@@ -51,21 +51,29 @@
 //! power loss or a kernel crash: 0.2.1 never calls `fsync`, so the operating system may
 //! not have put acknowledged writes on the disk yet.
 
-use crate::json::{Fields, FromJson, Json, JsonError};
+use crate::json::{Fields, FromJson, Json, JsonError, Object, ToJson};
 use crate::port::{Host, HostError};
-use serde::Serialize;
 
 /// The suffix of a record's backup label.
 pub const BACKUP_SUFFIX: &str = ".b";
 
 /// What makes every stored version unique.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stamp {
     /// Counts the writes of this record.
     pub rev: u64,
     /// When it was written (ms). A restart after a crash takes far longer than a
     /// millisecond, so a retried write never repeats the bytes of a torn one.
     pub at: u64,
+}
+
+impl ToJson for Stamp {
+    fn to_json(&self) -> Json {
+        Object::new()
+            .with("rev", &self.rev)
+            .with("at", &self.at)
+            .build()
+    }
 }
 
 impl FromJson for Stamp {
@@ -79,7 +87,7 @@ impl FromJson for Stamp {
 }
 
 /// A record type kept behind a label pair.
-pub trait Record: Serialize + FromJson {
+pub trait Record: ToJson + FromJson {
     fn stamp(&self) -> Stamp;
     fn set_stamp(&mut self, stamp: Stamp);
 }
@@ -253,9 +261,8 @@ impl<'a, H: Host> Records<'a, H> {
             self.host
                 .label_set(self.store_id, &backup_label(label), previous)?;
         }
-        let bytes = serde_json::to_vec(value)
-            .map_err(|error| HostError::new("encode", error.to_string()))?;
-        self.host.store_at_label(self.store_id, label, &bytes)
+        self.host
+            .store_at_label(self.store_id, label, &value.to_json().to_bytes())
     }
 
     /// Points the primary at a version read from the backup (a repair).
@@ -284,11 +291,16 @@ mod tests {
     use super::*;
     use crate::port::fake::{FakeHost, ALL_TEARS};
 
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     struct Note {
         text: String,
-        #[serde(default)]
         w: Stamp,
+    }
+
+    impl ToJson for Note {
+        fn to_json(&self) -> Json {
+            crate::json::object! { "text": self.text, "w": self.w }
+        }
     }
 
     impl FromJson for Note {

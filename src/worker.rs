@@ -8,6 +8,7 @@
 //! nothing else: it has no store and no server.
 
 use crate::generation::{Job, Report};
+use crate::json::{FromJson, ToJson};
 use crate::port::{Env, HostError, Outbound};
 use crate::providers;
 
@@ -21,7 +22,7 @@ pub trait WorkerHost: Env + Outbound {
 /// Runs one job. `Err` only when the result cannot be delivered at all: the runtime
 /// then reports the failure to the chat actor through `handle-child-error`.
 pub fn run<H: WorkerHost>(host: &H, job: &[u8]) -> Result<(), String> {
-    let job: Job = serde_json::from_slice(job).map_err(|error| {
+    let job = Job::from_bytes(job).map_err(|error| {
         let line = format!("chat-worker: unreadable job: {error}");
         host.log(&line);
         line
@@ -36,7 +37,7 @@ pub fn run<H: WorkerHost>(host: &H, job: &[u8]) -> Result<(), String> {
         )
     });
     let report = Report { id: job.id, result };
-    let bytes = serde_json::to_vec(&report).map_err(|error| error.to_string())?;
+    let bytes = report.to_json().to_bytes();
     host.send(&job.parent, &bytes).map_err(|error| {
         let line = format!("chat-worker: could not report to {}: {error}", job.parent);
         host.log(&line);
@@ -55,7 +56,7 @@ mod tests {
     const KEY: &str = "sk-worker-test-0123456789";
 
     fn job() -> Vec<u8> {
-        serde_json::to_vec(&Job {
+        Job {
             parent: "parent-id".into(),
             id: "gx-1".into(),
             provider: "openai".into(),
@@ -65,15 +66,16 @@ mod tests {
                 content: "hi".into(),
             }],
             settings: Settings::default(),
-        })
-        .unwrap()
+        }
+        .to_json()
+        .to_bytes()
     }
 
     fn report(host: &FakeHost) -> Report {
         let messages = host.messages.borrow();
         assert_eq!(messages.len(), 1);
         assert_eq!(messages[0].0, "parent-id");
-        serde_json::from_slice(&messages[0].1).unwrap()
+        Report::from_bytes(&messages[0].1).unwrap()
     }
 
     #[test]

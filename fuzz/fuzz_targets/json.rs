@@ -2,8 +2,9 @@
 //! both take or both refuse, except where ours is stricter on purpose (a repeated key)
 //! or keeps what serde_json cannot (a number beyond f64, kept as its text); what both
 //! take reads the same; the building and the checking parser agree (but for repeated
-//! keys, which a whole value may have); and a short read
-//! of an object is always an end-of-input error (`store::read_object` reads it again).
+//! keys, which a whole value may have); what we write reads back as the same tree, and
+//! a string is written as serde_json writes it; and a short read of an object is
+//! always an end-of-input error (`store::read_object` reads it again).
 #![no_main]
 
 use chat::json::{is_whole, parse, Json};
@@ -35,10 +36,18 @@ fuzz_target!(|data: &[u8]| {
     let whole = is_whole(data);
     assert!(!ours.is_ok() || whole, "parsed but not whole");
     assert!(!whole || ours.is_ok() || repeats, "whole but not parsed");
+    if let Ok(json) = &ours {
+        // What we write reads back as the same tree.
+        assert_eq!(parse(&json.to_bytes()).as_ref(), Ok(json), "written back differently");
+    }
     match (&ours, &theirs) {
         (Ok(json), Ok(value)) => {
             if let Some(converted) = to_serde(json) {
                 assert_eq!(&converted, value);
+                // A string is written byte for byte as serde_json writes it.
+                if let Json::String(text) = json {
+                    assert_eq!(json.to_text(), serde_json::to_string(text).unwrap());
+                }
             }
         }
         (Ok(json), Err(error)) => assert!(

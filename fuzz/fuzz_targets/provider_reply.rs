@@ -21,5 +21,5 @@ fuzz_target!(|data: &[u8]| {
     if let Err(error) = provider.parse(&response) {
         assert!(!error.to_string().contains("sk-fuzz-key-0123456789"), "{error}");
     }
-    let _ = serde_json::from_slice::<Report>(data);
+    let _ = <Report as chat::json::FromJson>::from_bytes(data);
 });

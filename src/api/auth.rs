@@ -16,9 +16,9 @@
 
 use super::{ApiError, Outcome};
 use crate::http::{self, Request};
+use crate::json::object;
 use crate::port::{Env, Host};
 use crate::state::ActorState;
-use serde_json::json;
 
 pub const TOKEN_VAR: &str = "CHAT_ACCESS_TOKEN";
 pub const MIN_TOKEN_CHARS: usize = 16;
@@ -138,7 +138,7 @@ pub fn ticket<H: Host>(host: &H, state: &mut ActorState) -> Result<Outcome, ApiE
         .push((ticket.clone(), now.saturating_add(TICKET_MS)));
     Ok(Outcome::unchanged(http::json(
         200,
-        &json!({ "ticket": ticket }),
+        &object! { "ticket": ticket },
     )))
 }
 
@@ -175,6 +175,7 @@ mod tests {
     use crate::actor::{init, socket_opened};
     use crate::port::fake::FakeHost;
     use crate::test_support::Harness;
+    use serde_json::json;
 
     const TOKEN: &str = "correct-horse-battery-staple";
 

@@ -7,11 +7,11 @@ use super::generations::refuse_while_running;
 use super::{chat_id, chat_view, message_view, optional_string, ApiError, Outcome};
 use crate::chats::{MessageId, NewChat, Role};
 use crate::http::{self, Request};
+use crate::json::{object, Map};
 use crate::port::Host;
 use crate::state::ActorState;
-use serde_json::json;
 
-fn message_id(body: &serde_json::Map<String, serde_json::Value>) -> Result<MessageId, ApiError> {
+fn message_id(body: &Map) -> Result<MessageId, ApiError> {
     let text = optional_string(body, "message")?
         .ok_or_else(|| ApiError::bad_request("\"message\" (a message id) is required"))?;
     MessageId::parse(&text)
@@ -45,7 +45,7 @@ pub fn edit<H: Host>(host: &H, state: &ActorState, request: &Request) -> Result<
     Ok(Outcome::changed(
         http::json(
             201,
-            &json!({ "message": message_view(&id, &message), "chat": chat_view(&chat) }),
+            &object! { "message": message_view(&id, &message), "chat": chat_view(&chat) },
         ),
         chat.id,
     ))
@@ -65,7 +65,7 @@ pub fn switch<H: Host>(
     let target = message_id(&body)?;
     let chat = store.switch_branch(chat, &target)?;
     Ok(Outcome::changed(
-        http::json(200, &json!({ "chat": chat_view(&chat) })),
+        http::json(200, &object! { "chat": chat_view(&chat) }),
         chat.id,
     ))
 }

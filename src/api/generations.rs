@@ -12,13 +12,13 @@ use super::{chat_id, ApiError, Outcome};
 use crate::chats::{ChatId, Origin, Usage};
 use crate::generation::{Outcome as Ended, Report, Running, Status};
 use crate::http::{self, Request};
+use crate::json::{object, FromJson, Json};
 use crate::port::Host;
 use crate::providers::{self, ProviderError};
 use crate::state::ActorState;
-use serde_json::{json, Value};
 
-pub(crate) fn event(view: Value) -> Value {
-    json!({ "type": "generation", "generation": view })
+pub(crate) fn event(view: Json) -> Json {
+    object! { "type": "generation", "generation": view }
 }
 
 /// 409 while the chat has a reply being written: its branch must not move under it.
@@ -36,11 +36,11 @@ pub fn refuse_while_running(state: &ActorState, chat: &ChatId) -> Result<(), Api
     }
 }
 
-fn current_view(state: &ActorState, id: &str) -> Value {
+fn current_view(state: &ActorState, id: &str) -> Json {
     match state.generations.status(id) {
         Some(Status::Running(running)) => running_view(running),
         Some(Status::Finished(finished)) => finished_view(finished),
-        None => Value::Null,
+        None => Json::Null,
     }
 }
 
@@ -85,7 +85,7 @@ pub fn stop<H: Host>(
             return match state.generations.status(&id) {
                 Some(Status::Finished(finished)) => Ok(Outcome::unchanged(http::json(
                     200,
-                    &json!({ "generation": finished_view(finished) }),
+                    &object! { "generation": finished_view(finished) },
                 ))),
                 _ => Err(ApiError::not_found(format!(
                     "generation {id:?} is not known"
@@ -103,9 +103,9 @@ pub fn stop<H: Host>(
         ));
         views.push(current_view(state, &id));
     }
-    let first = views.first().cloned().unwrap_or(Value::Null);
+    let first = views.first().cloned().unwrap_or(Json::Null);
     Ok(Outcome {
-        response: http::json(200, &json!({ "generation": first, "generations": views })),
+        response: http::json(200, &object! { "generation": first, "generations": views }),
         changed: None,
         events,
     })
@@ -135,10 +135,10 @@ pub fn status(
                 .rev()
                 .find(|f| f.chat == chat)
                 .map(finished_view)
-                .unwrap_or(Value::Null),
+                .unwrap_or(Json::Null),
         }
     };
-    Ok(http::json(200, &json!({ "generation": view })))
+    Ok(http::json(200, &object! { "generation": view }))
 }
 
 /// Detaches the worker, records the outcome, logs one line; returns the page events.
@@ -149,7 +149,7 @@ fn end<H: Host>(
     outcome: Ended,
     now: u64,
     how: &str,
-) -> Vec<Value> {
+) -> Vec<Json> {
     if !running.child.is_empty() {
         if let Err(error) = host.stop_child(&running.child) {
             host.log(&format!(
@@ -168,7 +168,7 @@ fn end<H: Host>(
     ));
     let mut events = Vec::new();
     if matches!(outcome, Ended::Done { .. }) {
-        events.push(json!({ "type": "changed", "chat": running.chat }));
+        events.push(object! { "type": "changed", "chat": running.chat });
     }
     state.generations.finish(&running, outcome, now);
     events.push(event(current_view(state, &running.id)));
@@ -178,7 +178,7 @@ fn end<H: Host>(
 /// Gives up the generations past their deadline. Called before every other event, so a
 /// deadline is noticed at the next request, socket frame or message (the page polls
 /// while a reply runs); costs no host call when nothing runs.
-pub fn expire<H: Host>(host: &H, state: &mut ActorState) -> Vec<Value> {
+pub fn expire<H: Host>(host: &H, state: &mut ActorState) -> Vec<Json> {
     if state.generations.running.is_empty() {
         return Vec::new();
     }
@@ -204,8 +204,8 @@ pub fn expire<H: Host>(host: &H, state: &mut ActorState) -> Vec<Value> {
 
 /// A worker's report (`handle-send`). Unknown, stopped or timed-out generations are
 /// dropped: a detached worker may still answer.
-pub fn report<H: Host>(host: &H, state: &mut ActorState, bytes: &[u8]) -> Vec<Value> {
-    let report: Report = match serde_json::from_slice(bytes) {
+pub fn report<H: Host>(host: &H, state: &mut ActorState, bytes: &[u8]) -> Vec<Json> {
+    let report = match Report::from_bytes(bytes) {
         Ok(report) => report,
         Err(error) => {
             host.log(&format!(
@@ -301,7 +301,7 @@ pub fn child_failed<H: Host>(
     state: &mut ActorState,
     child: &str,
     kind: &str,
-) -> Vec<Value> {
+) -> Vec<Json> {
     let Some(running) = state.generations.take_by_child(child) else {
         // Not ours any more; free it anyway (a failed child stays paused).
         let _ = host.stop_child(child);
@@ -326,7 +326,7 @@ pub fn child_failed<H: Host>(
 }
 
 /// A worker shut down on its own (`handle-child-exit`) without reporting.
-pub fn child_exited<H: Host>(host: &H, state: &mut ActorState, child: &str) -> Vec<Value> {
+pub fn child_exited<H: Host>(host: &H, state: &mut ActorState, child: &str) -> Vec<Json> {
     let Some(running) = state.generations.take_by_child(child) else {
         return Vec::new();
     };

@@ -16,11 +16,11 @@ pub mod views;
 use crate::catalog::CatalogError;
 use crate::chats::{ChatId, ChatStore, MessageId, NewChat, Role, StoreError};
 use crate::http::{self, ApiError, Request};
+use crate::json::{object, Json, Map};
 use crate::port::{Host, HttpRequest, HttpResponse};
 use crate::providers::{self, ProviderError};
 use crate::state::ActorState;
 use models::{catalog, check_settings, pick_model, read_settings, SETTING_KEYS};
-use serde_json::{json, Map, Value};
 use views::put;
 pub use views::{chat_view, message_view, summary_view};
 
@@ -104,7 +104,7 @@ pub struct Outcome {
     /// The chat it changed (pages refetch it).
     pub changed: Option<ChatId>,
     /// Other notifications (generation progress).
-    pub events: Vec<Value>,
+    pub events: Vec<Json>,
 }
 
 impl Outcome {
@@ -180,14 +180,14 @@ fn route<H: Host>(
         // `generations` lets the runner rotate the actor at a quiet moment.
         ("GET", "/api/health") => Ok(unchanged(http::json(
             200,
-            &json!({
+            &object! {
                 "ok": true,
                 "version": env!("CARGO_PKG_VERSION"),
                 "generations": state.generations.running.len(),
                 "token_required": auth::required(state),
                 // What the runtime records at every call (the bench watches it stay flat).
                 "state_bytes": state.encode().len(),
-            }),
+            },
         ))),
         ("GET", "/api/providers") => {
             models::providers(host, api.state).map(|view| unchanged(http::json(200, &view)))
@@ -286,7 +286,7 @@ pub(crate) fn title_excerpt(title: &str) -> String {
 }
 
 /// A message's text from a body: present, not blank, not too long.
-pub(crate) fn message_content(body: &Map<String, Value>) -> Result<String, ApiError> {
+pub(crate) fn message_content(body: &Map) -> Result<String, ApiError> {
     let content = optional_string(body, "content")?
         .ok_or_else(|| ApiError::bad_request("\"content\" is required"))?;
     if content.trim().is_empty() {
@@ -307,13 +307,10 @@ pub(crate) fn chat_id(request: &Request, name: &str) -> Result<ChatId, ApiError>
     ChatId::parse(text).ok_or_else(|| ApiError::not_found(format!("chat {text:?} does not exist")))
 }
 
-pub(crate) fn optional_string(
-    body: &Map<String, Value>,
-    name: &str,
-) -> Result<Option<String>, ApiError> {
+pub(crate) fn optional_string(body: &Map, name: &str) -> Result<Option<String>, ApiError> {
     match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(text)) => Ok(Some(text.clone())),
         Some(_) => Err(ApiError::bad_request(format!("{name:?} must be a string"))),
     }
 }
@@ -365,8 +362,8 @@ impl<H: Host> Api<'_, H> {
             })?),
         };
         let page = self.store.list(before)?;
-        let chats: Vec<Value> = page.chats.iter().map(summary_view).collect();
-        let mut view = json!({ "chats": chats });
+        let chats: Vec<Json> = page.chats.iter().map(summary_view).collect();
+        let mut view = object! { "chats": chats };
         put(&mut view, "next", page.next.map(|n| n.to_string()).as_ref());
         Ok(http::json(200, &view))
     }
@@ -405,7 +402,7 @@ impl<H: Host> Api<'_, H> {
         let known = ["title", "provider", "model"]
             .iter()
             .chain(SETTING_KEYS.iter())
-            .any(|key| body.contains_key(*key));
+            .any(|key| body.contains_key(key));
         if !known {
             return Err(ApiError::bad_request(
                 "send at least one of \"title\", \"provider\", \"model\", \"system\", \"temperature\", \"max_tokens\"",
@@ -462,14 +459,14 @@ impl<H: Host> Api<'_, H> {
                 })?),
             };
         let page = self.store.page(&chat, before.as_ref(), limit)?;
-        let messages: Vec<Value> = page
+        let messages: Vec<Json> = page
             .messages
             .iter()
             .map(|(id, message)| message_view(id, message))
             .collect();
         Ok(http::json(
             200,
-            &json!({ "messages": messages, "has_more": page.has_more }),
+            &object! { "messages": messages, "has_more": page.has_more },
         ))
     }
 
@@ -491,7 +488,7 @@ impl<H: Host> Api<'_, H> {
         Ok(Outcome::changed(
             http::json(
                 201,
-                &json!({ "message": message_view(&id, &message), "chat": chat_view(&chat) }),
+                &object! { "message": message_view(&id, &message), "chat": chat_view(&chat) },
             ),
             chat.id,
         ))

@@ -5,10 +5,10 @@
 use super::optional_string;
 use crate::catalog::{Catalog, ModelEntry};
 use crate::http::ApiError;
+use crate::json::{object, Json, Map, Object, ToJson};
 use crate::port::Host;
 use crate::providers::{self, Settings, MAX_OUTPUT_TOKENS};
 use crate::state::ActorState;
-use serde_json::{json, Map, Value};
 
 /// The catalog, read only by the handlers that need it, keeping page and list requests
 /// cheap. With an overlay this is one store read.
@@ -29,57 +29,49 @@ pub(crate) fn catalog<H: Host>(host: &H, state: &ActorState) -> Result<Catalog, 
         .map_err(|e| ApiError::new(500, "internal", e.to_string()))
 }
 
-fn model_view(model: &ModelEntry) -> Value {
-    let mut view = json!({ "id": model.id, "name": model.name });
-    if let Some(map) = view.as_object_mut() {
-        for (key, value) in [
-            ("context_window", model.context_window.map(|n| json!(n))),
-            (
-                "max_output_tokens",
-                model.max_output_tokens.map(|n| json!(n)),
-            ),
-            ("input_price", model.input_price.map(|n| json!(n))),
-            ("output_price", model.output_price.map(|n| json!(n))),
-        ] {
-            if let Some(value) = value {
-                map.insert(key.to_string(), value);
-            }
-        }
-    }
-    view
+fn model_view(model: &ModelEntry) -> Json {
+    Object::new()
+        .with("id", &model.id)
+        .with("name", &model.name)
+        .some("context_window", &model.context_window)
+        .some("max_output_tokens", &model.max_output_tokens)
+        .some("input_price", &model.input_price)
+        .some("output_price", &model.output_price)
+        .build()
 }
 
 /// `GET /api/providers`: every provider, whether it can answer now and why not (never a
 /// key), and its models with their windows and prices (US dollars per million tokens).
-pub fn providers<H: Host>(host: &H, state: &ActorState) -> Result<Value, ApiError> {
+pub fn providers<H: Host>(host: &H, state: &ActorState) -> Result<Json, ApiError> {
     let catalog = catalog(host, state)?;
-    let list: Vec<Value> = catalog
+    let list: Vec<Json> = catalog
         .providers
         .iter()
         .map(|entry| {
             let available = providers::availability(host, &entry.id);
-            let mut view = json!({
+            let mut view = object! {
                 "id": entry.id,
                 "name": entry.name,
                 "available": available.is_ok(),
                 "open_model_list": entry.open_model_list,
                 "max_temperature": entry.max_temperature,
                 "models": entry.models.iter().map(model_view).collect::<Vec<_>>(),
-            });
-            if let (Some(map), Err(reason)) = (view.as_object_mut(), available) {
-                map.insert("unavailable_reason".into(), json!(reason));
+            };
+            if let Err(reason) = available {
+                view.insert("unavailable_reason", reason.to_json());
             }
             view
         })
         .collect();
     let (provider, model) = catalog.default_model();
-    Ok(json!({ "providers": list, "default": { "provider": provider, "model": model } }))
+    let default = object! { "provider": provider, "model": model };
+    Ok(object! { "providers": list, "default": default })
 }
 
 /// Provider and model from a body, each defaulting to `current`, checked together.
 pub(crate) fn pick_model(
     catalog: &Catalog,
-    body: &Map<String, Value>,
+    body: &Map,
     current: (String, String),
 ) -> Result<(String, String), ApiError> {
     let provider = optional_string(body, "provider")?;
@@ -99,16 +91,13 @@ pub(crate) fn pick_model(
 pub const SETTING_KEYS: [&str; 3] = ["system", "temperature", "max_tokens"];
 
 /// Applies `system`, `temperature` and `max_tokens` from a body (`null` clears one).
-pub(crate) fn read_settings(
-    body: &Map<String, Value>,
-    mut settings: Settings,
-) -> Result<Settings, ApiError> {
+pub(crate) fn read_settings(body: &Map, mut settings: Settings) -> Result<Settings, ApiError> {
     if body.contains_key("system") {
         settings.system = optional_string(body, "system")?.filter(|s| !s.trim().is_empty());
     }
     match body.get("temperature") {
         None => {}
-        Some(Value::Null) => settings.temperature = None,
+        Some(Json::Null) => settings.temperature = None,
         Some(value) => {
             settings.temperature = Some(value.as_f64().ok_or_else(|| {
                 ApiError::bad_request(
@@ -119,7 +108,7 @@ pub(crate) fn read_settings(
     }
     match body.get("max_tokens") {
         None => {}
-        Some(Value::Null) => settings.max_tokens = None,
+        Some(Json::Null) => settings.max_tokens = None,
         Some(value) => {
             let n = value
                 .as_u64()
@@ -167,16 +156,6 @@ pub(crate) fn check_settings(
 }
 
 /// The settings as the API shows them: only those set.
-pub fn settings_view(settings: &Settings) -> Value {
-    let mut view = Map::new();
-    if let Some(system) = &settings.system {
-        view.insert("system".into(), json!(system));
-    }
-    if let Some(temperature) = settings.temperature {
-        view.insert("temperature".into(), json!(temperature));
-    }
-    if let Some(max_tokens) = settings.max_tokens {
-        view.insert("max_tokens".into(), json!(max_tokens));
-    }
-    Value::Object(view)
+pub fn settings_view(settings: &Settings) -> Json {
+    settings.to_json()
 }

@@ -15,10 +15,10 @@ use crate::chats::{Chat, ChatStore, Message, MessageId, Origin, Role, StoreError
 use crate::context;
 use crate::generation::{worker_manifest, Finished, Job, Outcome as Ended, Running};
 use crate::http::{self, Request};
+use crate::json::{object, Json, Map, ToJson};
 use crate::port::Host;
 use crate::providers::{self, Prepared, Provider, Turn};
 use crate::state::ActorState;
-use serde_json::{json, Map, Value};
 
 /// Seconds a client is asked to wait when every worker slot is busy.
 const BUSY_RETRY_S: u64 = 5;
@@ -27,23 +27,19 @@ pub const MAX_MODELS: usize = 3;
 
 /// The provider/model pairs a request names (`models`, else `provider`/`model`, else
 /// the chat's), checked against the catalog and the chat's settings.
-fn targets(
-    catalog: &Catalog,
-    body: &Map<String, Value>,
-    chat: &Chat,
-) -> Result<Vec<(String, String)>, ApiError> {
+fn targets(catalog: &Catalog, body: &Map, chat: &Chat) -> Result<Vec<(String, String)>, ApiError> {
     let current = (chat.provider.clone(), chat.model.clone());
     let picked = match body.get("models") {
-        None | Some(Value::Null) => vec![pick_model(catalog, body, current)?],
-        Some(Value::Array(list)) if (1..=MAX_MODELS).contains(&list.len()) => {
+        None | Some(Json::Null) => vec![pick_model(catalog, body, current)?],
+        Some(Json::Array(list)) if (1..=MAX_MODELS).contains(&list.len()) => {
             let mut picked: Vec<(String, String)> = Vec::new();
             for entry in list {
-                let Value::Object(entry) = entry else {
+                let Some(entry) = Map::of(entry.clone()) else {
                     return Err(ApiError::bad_request(
                         "each of \"models\" is {\"provider\": ..., \"model\": ...}",
                     ));
                 };
-                let pair = pick_model(catalog, entry, current.clone())?;
+                let pair = pick_model(catalog, &entry, current.clone())?;
                 if picked.contains(&pair) {
                     return Err(ApiError::bad_request(format!(
                         "{}/{} is named twice in \"models\"",
@@ -71,7 +67,7 @@ fn targets(
 fn regenerated<H: Host>(
     store: &ChatStore<'_, H>,
     chat: &Chat,
-    body: &Map<String, Value>,
+    body: &Map,
 ) -> Result<Option<(MessageId, u64)>, ApiError> {
     let Some(text) = super::optional_string(body, "regenerate")? else {
         return Ok(None);
@@ -248,13 +244,11 @@ pub fn start<H: Host>(
         views.push(view);
         landed = Some((message_id, message));
     }
-    let mut body = json!({ "generation": views.first().cloned().unwrap_or(Value::Null), "generations": views });
+    let mut body = object! { "generation": views.first().cloned().unwrap_or(Json::Null), "generations": views };
     let changed = match landed {
         Some((message_id, message)) => {
-            if let Some(map) = body.as_object_mut() {
-                map.insert("message".into(), message_view(&message_id, &message));
-                map.insert("chat".into(), super::chat_view(&chat));
-            }
+            body.insert("message", message_view(&message_id, &message));
+            body.insert("chat", super::chat_view(&chat));
             Some(chat.id)
         }
         None => None,
@@ -302,8 +296,7 @@ fn spawn<H: Host>(
         turns,
         settings: chat.settings.clone(),
     };
-    let job =
-        serde_json::to_vec(&job).map_err(|e| ApiError::new(500, "internal", e.to_string()))?;
+    let job = job.to_json().to_bytes();
     let child = host
         .spawn(&worker_manifest(worker, providers::ENV_VARS), &job)
         .map_err(|error| {

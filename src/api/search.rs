@@ -4,8 +4,8 @@ use super::views::put;
 use crate::chats::search::{self, Cursor, Found, Hit, Query, BUDGET};
 use crate::chats::{ChatStore, StoreError};
 use crate::http::{self, ApiError, Request};
+use crate::json::{object, Json};
 use crate::port::{Host, HttpResponse};
-use serde_json::{json, Value};
 
 /// Longest search text, in characters, after trimming.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -66,31 +66,31 @@ pub fn answer<H: Host>(
         // Ids and the store's words only: never the query or any content.
         host.log(&format!("chat: search skipped {chat}: {problem}"));
     }
-    let results: Vec<Value> = outcome.results.iter().map(found_view).collect();
-    let mut view = json!({
+    let results: Vec<Json> = outcome.results.iter().map(found_view).collect();
+    let mut view = object! {
         "results": results,
         "scanned_chats": outcome.scanned_chats,
         "scanned_messages": outcome.scanned_messages,
-    });
+    };
     put(&mut view, "next", outcome.next.as_ref().map(Cursor::encode));
     Ok(http::json(200, &view))
 }
 
-fn found_view(found: &Found) -> Value {
-    let matches: Vec<Value> = found.matches.iter().map(hit_view).collect();
-    let mut view = json!({
+fn found_view(found: &Found) -> Json {
+    let matches: Vec<Json> = found.matches.iter().map(hit_view).collect();
+    let mut view = object! {
         "chat": found.chat,
         "title": found.title,
         "created_at": found.created_at,
         "title_match": found.title_match,
         "matches": matches,
-    });
+    };
     put(&mut view, "continued", found.continued.then_some(true));
     view
 }
 
-fn hit_view(hit: &Hit) -> Value {
-    json!({ "message": hit.message, "role": hit.role, "snippet": hit.snippet })
+fn hit_view(hit: &Hit) -> Json {
+    object! { "message": hit.message, "role": hit.role, "snippet": hit.snippet }
 }
 
 #[cfg(test)]

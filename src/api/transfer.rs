@@ -10,10 +10,10 @@ use crate::chats::transfer::WalkError;
 use crate::chats::tree::Tree;
 use crate::chats::{is_zero, Chat, ChatStore, Message, MessageId, Role, Spent, Usage};
 use crate::http::{self, Request, MAX_IMPORT_BYTES};
+use crate::json::{Object, ToJson};
 use crate::port::{Host, HttpResponse};
 use crate::providers::Settings;
 use crate::state::ActorState;
-use serde::{Deserialize, Serialize};
 
 mod check;
 use check::read_import;
@@ -30,58 +30,107 @@ const TOP_KEYS: [&str; 5] = ["format", "chat", "messages", "tree", "head"];
 
 /// The chat in an export: everything but its messages. `id` and `created_at` say where
 /// it came from; an import gets a new id and its own time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 struct ChatPart {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     id: Option<String>,
     title: String,
     /// False while the title waits for the first message.
-    #[serde(default = "named")]
     titled: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     created_at: Option<u64>,
     provider: String,
     model: String,
-    #[serde(default)]
     settings: Settings,
     /// Tokens and cost over every reply (cost in billionths of a US dollar).
-    #[serde(default)]
     usage: Spent,
 }
 
-fn named() -> bool {
-    true
-}
-
 /// One message in an export, as stored (without its window).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 struct MessagePart {
     id: MessageId,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     parent: Option<MessageId>,
     role: Role,
     content: String,
     created_at: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     provider: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     model: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     usage: Option<Usage>,
-    #[serde(default, skip_serializing_if = "is_zero")]
     omitted: u64,
 }
 
-#[derive(Serialize)]
 struct ExportFile<'a> {
     format: &'static str,
     chat: ChatPart,
     messages: Vec<MessagePart>,
     tree: &'a Tree,
-    #[serde(skip_serializing_if = "Option::is_none")]
     head: Option<&'a MessageId>,
+}
+
+/// The fields of a chat in an export (an import refuses others).
+const CHAT_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "titled",
+    "created_at",
+    "provider",
+    "model",
+    "settings",
+    "usage",
+];
+/// The fields of a message in an export (an import refuses others).
+const MESSAGE_KEYS: &[&str] = &[
+    "id",
+    "parent",
+    "role",
+    "content",
+    "created_at",
+    "provider",
+    "model",
+    "usage",
+    "omitted",
+];
+
+impl ToJson for ChatPart {
+    fn to_json(&self) -> crate::json::Json {
+        Object::new()
+            .some("id", &self.id)
+            .with("title", &self.title)
+            .with("titled", &self.titled)
+            .some("created_at", &self.created_at)
+            .with("provider", &self.provider)
+            .with("model", &self.model)
+            .with("settings", &self.settings)
+            .with("usage", &self.usage)
+            .build()
+    }
+}
+
+impl ToJson for MessagePart {
+    fn to_json(&self) -> crate::json::Json {
+        Object::new()
+            .with("id", &self.id)
+            .some("parent", &self.parent)
+            .with("role", &self.role)
+            .with("content", &self.content)
+            .with("created_at", &self.created_at)
+            .some("provider", &self.provider)
+            .some("model", &self.model)
+            .some("usage", &self.usage)
+            .unless(is_zero(&self.omitted), "omitted", &self.omitted)
+            .build()
+    }
+}
+
+impl ToJson for ExportFile<'_> {
+    fn to_json(&self) -> crate::json::Json {
+        Object::new()
+            .with("format", self.format)
+            .with("chat", &self.chat)
+            .with("messages", &self.messages)
+            .with("tree", self.tree)
+            .some("head", &self.head)
+            .build()
+    }
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -176,7 +225,7 @@ fn json_export(chat: &Chat, messages: Vec<(MessageId, Message)>) -> Result<Vec<u
         tree: &chat.tree,
         head: chat.head.as_ref(),
     };
-    serde_json::to_vec(&file).map_err(|e| ApiError::new(500, "internal", e.to_string()))
+    Ok(file.to_json().to_bytes())
 }
 
 /// The branch shown, root first, read back from the head a page at a time.

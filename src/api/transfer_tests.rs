@@ -398,7 +398,7 @@ fn a_bad_file_says_what_is_wrong_and_stores_nothing() {
         (
             Box::new(|f| f["messages"][2]["id"] = json!("xyz")),
             400,
-            "messages[2]: invalid message id",
+            "messages[2]: `id`: invalid message id",
         ),
         (
             Box::new(move |f| f["messages"][3]["id"] = second_id.clone()),
@@ -413,7 +413,7 @@ fn a_bad_file_says_what_is_wrong_and_stores_nothing() {
         (
             Box::new(|f| f["messages"][0]["role"] = json!("system")),
             400,
-            "messages[0]: unknown variant `system`",
+            "messages[0]: `role`: expected \"user\" or \"assistant\", found the string \"system\"",
         ),
         (
             Box::new(|f| f["messages"][0]["content"] = json!(" \n")),
@@ -520,8 +520,8 @@ fn a_file_with_too_many_messages_is_refused_before_reading_them() {
         "chat": { "title": "t", "provider": "demo", "model": "demo-echo" },
         "messages": vec![message; MAX_MESSAGES + 1],
     });
-    let Value::Object(body) = file else { panic!() };
-    let error = read_import(body, &catalog).unwrap_err();
+    let body = crate::json::parse(&serde_json::to_vec(&file).unwrap()).unwrap();
+    let error = read_import(crate::json::Map::of(body).unwrap(), &catalog).unwrap_err();
     assert_eq!((error.status, error.code), (413, "export_too_large"));
 }
 
@@ -702,4 +702,91 @@ fn a_kill_at_any_write_of_an_import_leaves_it_whole_or_not_at_all() {
             );
         }
     }
+}
+
+/// An export is written byte for byte as the serde version wrote it (the text was
+/// printed by that version from the same chat), and reads back as an import.
+#[test]
+fn exports_keep_their_json() {
+    use crate::chats::tree::{Branch, Point, Tree};
+    use crate::chats::{ChatId, Spent, Usage};
+    let id = |c: char| MessageId::parse(&c.to_string().repeat(40)).unwrap();
+    let chat = Chat {
+        v: 2,
+        id: ChatId::parse("c12").unwrap(),
+        title: "A title".into(),
+        titled: false,
+        created_at: 1,
+        updated_at: 2,
+        head: Some(id('b')),
+        message_count: 2,
+        provider: "gemini".into(),
+        model: "flash".into(),
+        settings: Settings {
+            system: None,
+            temperature: Some(1.5),
+            max_tokens: None,
+        },
+        spent: Spent {
+            input_tokens: 1,
+            output_tokens: 2,
+            cost: 3,
+            unpriced: 0,
+        },
+        tree: Tree {
+            points: vec![Point {
+                at: None,
+                n: 0,
+                route: vec![],
+                children: vec![Branch {
+                    id: id('a'),
+                    tip: id('b'),
+                    tip_n: 2,
+                }],
+                selected: 0,
+            }],
+        },
+        lineage: vec![],
+        w: Default::default(),
+        stored: None,
+    };
+    let question = Message {
+        v: 3,
+        chat: chat.id.clone(),
+        parent: None,
+        role: Role::User,
+        content: "q\n".into(),
+        created_at: 5,
+        provider: None,
+        model: None,
+        usage: None,
+        omitted: 0,
+        window: vec![],
+        before: None,
+    };
+    let answer = Message {
+        parent: Some(id('a')),
+        role: Role::Assistant,
+        content: "a".into(),
+        created_at: 6,
+        provider: Some("gemini".into()),
+        model: Some("flash".into()),
+        usage: Some(Usage {
+            input_tokens: 1,
+            output_tokens: 2,
+            cost: Some(3),
+        }),
+        omitted: 1,
+        ..question.clone()
+    };
+    let bytes = json_export(&chat, vec![(id('a'), question), (id('b'), answer)]).unwrap();
+    assert_eq!(
+        String::from_utf8(bytes.clone()).unwrap(),
+        r#"{"format":"theater-chat/1","chat":{"id":"c12","title":"A title","titled":false,"created_at":1,"provider":"gemini","model":"flash","settings":{"temperature":1.5},"usage":{"input_tokens":1,"output_tokens":2,"cost":3,"unpriced":0}},"messages":[{"id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","role":"user","content":"q\n","created_at":5},{"id":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","parent":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","role":"assistant","content":"a","created_at":6,"provider":"gemini","model":"flash","usage":{"input_tokens":1,"output_tokens":2,"cost":3},"omitted":1}],"tree":[{"n":0,"route":[],"children":[{"id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","tip":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","tip_n":2}],"selected":0}],"head":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}"#
+    );
+    let catalog = crate::catalog::Catalog::with_overlay(None).unwrap();
+    let body = crate::json::Map::of(crate::json::parse(&bytes).unwrap()).unwrap();
+    let import = read_import(body, &catalog).unwrap();
+    assert_eq!((import.messages.len(), import.head), (2, Some(id('b'))));
+    assert_eq!(import.chat.settings.temperature, Some(1.5));
 }

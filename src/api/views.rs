@@ -6,17 +6,17 @@ use crate::catalog::NanoUsd;
 use crate::chats::list::Summary;
 use crate::chats::{Chat, Message, MessageId, Spent, Usage};
 use crate::generation::{Finished, Running};
-use serde_json::{json, Value};
+use crate::json::{object, Json, ToJson};
 
 /// Adds `value` under `key` unless it is absent: views carry no nulls.
-pub(crate) fn put<T: serde::Serialize>(view: &mut Value, key: &str, value: Option<T>) {
-    if let (Some(map), Some(value)) = (view.as_object_mut(), value) {
-        map.insert(key.to_string(), json!(value));
+pub(crate) fn put<T: ToJson>(view: &mut Json, key: &str, value: Option<T>) {
+    if let Some(value) = value {
+        view.insert(key, value.to_json());
     }
 }
 
-pub fn chat_view(chat: &Chat) -> Value {
-    let mut view = json!({
+pub fn chat_view(chat: &Chat) -> Json {
+    let mut view = object! {
         "id": chat.id,
         "title": chat.title,
         "created_at": chat.created_at,
@@ -26,7 +26,7 @@ pub fn chat_view(chat: &Chat) -> Value {
         "model": chat.model,
         "settings": settings_view(&chat.settings),
         "usage": spent_view(&chat.spent),
-    });
+    };
     put(&mut view, "head", chat.head.as_ref());
     put(&mut view, "forked_from", chat.lineage.first());
     if !chat.tree.is_empty() {
@@ -40,23 +40,23 @@ fn usd(nanos: NanoUsd) -> f64 {
     nanos as f64 / 1e9
 }
 
-fn usage_view(usage: &Usage) -> Value {
-    let mut view = json!({
+fn usage_view(usage: &Usage) -> Json {
+    let mut view = object! {
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
-    });
+    };
     put(&mut view, "cost_usd", usage.cost.map(usd));
     view
 }
 
 /// A chat's totals over every reply; `cost_usd` covers the priced ones, and
 /// `unpriced_replies` says how many had no known price.
-fn spent_view(spent: &Spent) -> Value {
-    let mut view = json!({
+fn spent_view(spent: &Spent) -> Json {
+    let mut view = object! {
         "input_tokens": spent.input_tokens,
         "output_tokens": spent.output_tokens,
         "cost_usd": usd(spent.cost),
-    });
+    };
     put(
         &mut view,
         "unpriced_replies",
@@ -65,23 +65,23 @@ fn spent_view(spent: &Spent) -> Value {
     view
 }
 
-pub fn summary_view(chat: &Summary) -> Value {
-    json!({
+pub fn summary_view(chat: &Summary) -> Json {
+    object! {
         "id": chat.id,
         "title": chat.title,
         "created_at": chat.created_at,
         "provider": chat.provider,
         "model": chat.model,
-    })
+    }
 }
 
-pub fn message_view(id: &MessageId, message: &Message) -> Value {
-    let mut view = json!({
+pub fn message_view(id: &MessageId, message: &Message) -> Json {
+    let mut view = object! {
         "id": id,
         "role": message.role,
         "content": message.content,
         "created_at": message.created_at,
-    });
+    };
     put(&mut view, "parent", message.parent.as_ref());
     put(&mut view, "provider", message.provider.as_ref());
     put(&mut view, "model", message.model.as_ref());
@@ -94,8 +94,8 @@ pub fn message_view(id: &MessageId, message: &Message) -> Value {
     view
 }
 
-pub fn running_view(running: &Running) -> Value {
-    let mut view = json!({
+pub fn running_view(running: &Running) -> Json {
+    let mut view = object! {
         "id": running.id,
         "chat": running.chat,
         "status": "running",
@@ -103,23 +103,24 @@ pub fn running_view(running: &Running) -> Value {
         "model": running.model,
         "started_at": running.started_at,
         "deadline": running.deadline,
-    });
-    if let (Some(map), true) = (view.as_object_mut(), running.omitted > 0) {
-        map.insert("omitted".into(), json!(running.omitted));
-    }
+    };
+    put(
+        &mut view,
+        "omitted",
+        (running.omitted > 0).then_some(running.omitted),
+    );
     view
 }
 
-pub fn finished_view(finished: &Finished) -> Value {
-    let mut view = json!({
+pub fn finished_view(finished: &Finished) -> Json {
+    let mut view = object! {
         "id": finished.id,
         "chat": finished.chat,
         "finished_at": finished.finished_at,
-    });
-    let outcome = serde_json::to_value(&finished.outcome).unwrap_or(Value::Null);
-    if let (Some(view), Some(outcome)) = (view.as_object_mut(), outcome.as_object()) {
+    };
+    if let Json::Object(outcome) = finished.outcome.to_json() {
         for (key, value) in outcome {
-            view.insert(key.clone(), value.clone());
+            view.insert(&key, value);
         }
     }
     view

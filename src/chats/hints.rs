@@ -11,12 +11,12 @@
 //! state, and so the hints, with it.
 
 use super::ChatId;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use crate::json::{Fields, FromJson, Json, JsonError, Object, ToJson};
 use std::cell::Cell;
 use std::fmt;
 
 /// Where the newest page of the chat list is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Newest {
     pub shard: u64,
     /// The hash of the shard's current version.
@@ -26,7 +26,7 @@ pub struct Newest {
 }
 
 /// The current version of one chat's record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Open {
     pub chat: ChatId,
     pub hash: String,
@@ -76,11 +76,9 @@ impl Hints {
 }
 
 /// The hints as the state stores them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Data {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     list: Option<Newest>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     open: Option<Open>,
 }
 
@@ -108,17 +106,55 @@ impl fmt::Debug for Hints {
     }
 }
 
-impl Serialize for Hints {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.data().serialize(serializer)
+impl ToJson for Newest {
+    fn to_json(&self) -> Json {
+        crate::json::object! { "shard": self.shard, "hash": self.hash, "older": self.older }
     }
 }
 
-impl<'de> Deserialize<'de> for Hints {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Data::deserialize(deserializer).map(|data| Self {
-            list: Cell::new(data.list),
-            open: Cell::new(data.open),
+impl FromJson for Newest {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "a list hint")?;
+        Ok(Self {
+            shard: f.take("shard")?,
+            hash: f.take("hash")?,
+            older: f.take("older")?,
+        })
+    }
+}
+
+impl ToJson for Open {
+    fn to_json(&self) -> Json {
+        crate::json::object! { "chat": self.chat, "hash": self.hash }
+    }
+}
+
+impl FromJson for Open {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "a chat hint")?;
+        Ok(Self {
+            chat: f.take("chat")?,
+            hash: f.take("hash")?,
+        })
+    }
+}
+
+impl ToJson for Hints {
+    fn to_json(&self) -> Json {
+        let data = self.data();
+        Object::new()
+            .some("list", &data.list)
+            .some("open", &data.open)
+            .build()
+    }
+}
+
+impl FromJson for Hints {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "the hints")?;
+        Ok(Self {
+            list: Cell::new(f.take("list")?),
+            open: Cell::new(f.take("open")?),
         })
     }
 }

@@ -17,7 +17,6 @@
 
 use super::{Chat, ChatStore, Message, MessageId, Origin, Page, Role, StoreError, Usage, SCHEMA};
 use crate::port::Host;
-use serde::Serialize;
 
 /// Most ancestors a message object copies.
 pub const WINDOW_MESSAGES: usize = 32;
@@ -27,19 +26,15 @@ pub const WINDOW_BYTES: usize = 6 * 1024;
 
 /// A copy of an ancestor inside a message object's window. Its parent is the entry
 /// before it (the first entry's parent is the object's `before`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ancestor {
     pub id: MessageId,
     pub role: Role,
     pub content: String,
     pub created_at: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
-    #[serde(default, skip_serializing_if = "super::is_zero")]
     pub omitted: u64,
 }
 

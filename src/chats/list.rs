@@ -22,14 +22,13 @@
 use super::{hints, read_error, Chat, ChatId, ChatStore, StoreError};
 use crate::port::Host;
 use crate::store::{Record, Stamp};
-use serde::Serialize;
 
 /// Chats per shard: a page of the list.
 pub const SHARD_SIZE: u64 = 50;
 const SHARD_PREFIX: &str = "chats.s";
 
 /// What the list shows of a chat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub id: ChatId,
     pub title: String,
@@ -51,12 +50,10 @@ impl Summary {
 }
 
 /// The live chats of one shard, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Shard {
     pub chats: Vec<Summary>,
-    #[serde(default)]
     pub w: Stamp,
-    #[serde(skip)]
     pub stored: Option<String>,
 }
 

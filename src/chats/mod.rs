@@ -24,11 +24,12 @@ pub mod recover;
 pub mod search;
 pub mod transfer;
 pub mod tree;
+mod write;
 
+use crate::json::ToJson;
 use crate::port::{Host, HostError};
 use crate::providers::Settings;
 use crate::store::{ReadError, Records, Stamp};
-use serde::Serialize;
 use thiserror::Error;
 
 pub const INDEX_LABEL: &str = "chats.index";
@@ -150,12 +151,10 @@ impl<'a, H: Host> ChatStore<'a, H> {
         }
     }
 
-    fn put_json<T: Serialize>(&self, value: &T) -> Result<String, StoreError> {
-        let bytes = serde_json::to_vec(value).map_err(|error| StoreError::Corrupt {
-            what: "record".to_string(),
-            detail: error.to_string(),
-        })?;
-        Ok(self.host.store_put(self.store_id, &bytes)?)
+    fn put_json<T: ToJson>(&self, value: &T) -> Result<String, StoreError> {
+        Ok(self
+            .host
+            .store_put(self.store_id, &value.to_json().to_bytes())?)
     }
 
     pub fn load_index(&self) -> Result<ChatIndex, StoreError> {

@@ -3,12 +3,10 @@
 use super::{history, tree, CHAT_LABEL_PREFIX, INDEX_SCHEMA};
 use crate::providers::Settings;
 use crate::store::{Record, Stamp};
-use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// `c` followed by a decimal counter, e.g. `c12`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ChatId(String);
 
 impl ChatId {
@@ -71,8 +69,7 @@ impl fmt::Display for ChatId {
 }
 
 /// The content hash of a message: 40 lowercase hex digits (SHA-1 in Theater's store).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MessageId(String);
 
 impl MessageId {
@@ -108,21 +105,19 @@ impl fmt::Display for MessageId {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     User,
     Assistant,
 }
 
 /// Token counts reported by a provider, and what they cost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Usage {
     pub input_tokens: u64,
     pub output_tokens: u64,
     /// Billionths of a US dollar, from the catalog's prices when the reply was stored;
     /// absent when the model has no known price.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<crate::catalog::NanoUsd>,
 }
 
@@ -137,7 +132,7 @@ pub struct Origin {
 }
 
 /// What a chat's replies used and cost, over every branch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Spent {
     pub input_tokens: u64,
     pub output_tokens: u64,
@@ -168,30 +163,23 @@ impl Spent {
 }
 
 /// An immutable message. Its id is the hash of this object as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    #[serde(default)]
     pub v: u32,
     pub chat: ChatId,
     pub parent: Option<MessageId>,
     pub role: Role,
     pub content: String,
     pub created_at: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
     /// Earlier messages of the branch left out of what the model was sent.
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub omitted: u64,
     /// Copies of the ancestors just before this message, oldest first: a page of
     /// history in this one object (see [`history`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub window: Vec<history::Ancestor>,
     /// The parent of `window`'s first entry (unused when the window is empty).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<MessageId>,
 }
 
@@ -200,14 +188,12 @@ pub(crate) fn is_zero(n: &u64) -> bool {
 }
 
 /// The mutable record of one chat.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Chat {
-    #[serde(default)]
     pub v: u32,
     pub id: ChatId,
     pub title: String,
     /// False until the user names the chat or its first message does.
-    #[serde(default)]
     pub titled: bool,
     pub created_at: u64,
     pub updated_at: u64,
@@ -217,22 +203,16 @@ pub struct Chat {
     pub provider: String,
     pub model: String,
     /// System prompt, temperature and reply length for this chat's replies.
-    #[serde(default, skip_serializing_if = "Settings::is_empty")]
     pub settings: Settings,
     /// Tokens and cost of every reply stored in the chat.
-    #[serde(default, skip_serializing_if = "Spent::is_empty")]
     pub spent: Spent,
     /// Where the conversation forks, and which way each fork is shown.
-    #[serde(default, skip_serializing_if = "tree::Tree::is_empty")]
     pub tree: tree::Tree,
     /// The chats this one was forked from, nearest first: their messages are its
     /// history too (a fork copies nothing).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lineage: Vec<ChatId>,
-    #[serde(default)]
     pub w: Stamp,
     /// The hash this version was read from; the next write makes it the backup.
-    #[serde(skip)]
     pub stored: Option<String>,
 }
 
@@ -252,20 +232,15 @@ impl Record for Chat {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChatIndex {
-    #[serde(default)]
     pub v: u32,
     pub next_id: u64,
     /// Shards of the chat list that hold any chat, ascending (see [`list`]).
-    #[serde(default)]
     pub shards: Vec<u64>,
     /// Before version 2, the live chats, oldest first; start-up moves them to shards.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chats: Vec<ChatId>,
-    #[serde(default)]
     pub w: Stamp,
-    #[serde(skip)]
     pub stored: Option<String>,
 }
 

@@ -1,6 +1,6 @@
 //! How stored chats, messages and list shards are read back: through [`crate::json`],
-//! field by field, with the same defaults as the serde attributes they are written
-//! with (a field written only when it is not empty reads as empty when absent).
+//! field by field, with the defaults the serde attributes they were written with had
+//! (a field written only when it is not empty reads as empty when absent).
 
 use super::history::Ancestor;
 use super::list::{Shard, Summary};
@@ -187,6 +187,7 @@ impl FromJson for Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::ToJson;
     use crate::providers::Settings;
     use crate::store::Stamp;
 
@@ -194,11 +195,12 @@ mod tests {
         MessageId::parse(&c.to_string().repeat(40)).unwrap()
     }
 
-    /// What serde writes, this module reads back whole: every field set, then every
-    /// optional field left out.
-    fn round_trip<T: serde::Serialize + FromJson + PartialEq + std::fmt::Debug>(value: T) {
-        let bytes = serde_json::to_vec(&value).unwrap();
-        assert_eq!(T::from_bytes(&bytes).unwrap(), value);
+    /// Written byte for byte as serde's derives wrote it before (`stored`, printed by
+    /// the serde version on the same values), and read back whole: every field set,
+    /// then every optional field left out. Message ids are hashes of these bytes.
+    fn round_trip<T: ToJson + FromJson + PartialEq + std::fmt::Debug>(value: T, stored: &str) {
+        assert_eq!(value.to_json().to_text(), stored);
+        assert_eq!(T::from_bytes(stored.as_bytes()).unwrap(), value);
     }
 
     fn usage() -> Usage {
@@ -235,19 +237,25 @@ mod tests {
             window: vec![ancestor.clone(), ancestor],
             before: Some(id('c')),
         };
-        round_trip(full.clone());
-        round_trip(Message {
-            v: 0,
-            parent: None,
-            role: Role::User,
-            provider: None,
-            model: None,
-            usage: None,
-            omitted: 0,
-            window: vec![],
-            before: None,
-            ..full
-        });
+        round_trip(
+            full.clone(),
+            r#"{"v":3,"chat":"c7","parent":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","role":"assistant","content":"hello\u0001\t","created_at":9,"provider":"anthropic","model":"claude","usage":{"input_tokens":12,"output_tokens":34,"cost":56},"omitted":4,"window":[{"id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","role":"assistant","content":"earlier \"quoted\" é 😀\n","created_at":5,"provider":"openai","model":"gpt","usage":{"input_tokens":12,"output_tokens":34,"cost":56},"omitted":2},{"id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","role":"assistant","content":"earlier \"quoted\" é 😀\n","created_at":5,"provider":"openai","model":"gpt","usage":{"input_tokens":12,"output_tokens":34,"cost":56},"omitted":2}],"before":"cccccccccccccccccccccccccccccccccccccccc"}"#,
+        );
+        round_trip(
+            Message {
+                v: 0,
+                parent: None,
+                role: Role::User,
+                provider: None,
+                model: None,
+                usage: None,
+                omitted: 0,
+                window: vec![],
+                before: None,
+                ..full
+            },
+            r#"{"v":0,"chat":"c7","parent":null,"role":"user","content":"hello\u0001\t","created_at":9}"#,
+        );
 
         let tree = Tree {
             points: vec![Point {
@@ -289,31 +297,43 @@ mod tests {
             w: Stamp { rev: 6, at: 7 },
             stored: None,
         };
-        round_trip(chat.clone());
-        round_trip(Chat {
-            titled: false,
-            head: None,
-            settings: Settings::default(),
-            spent: Spent::default(),
-            tree: Tree::default(),
-            lineage: vec![],
-            w: Stamp::default(),
-            ..chat.clone()
-        });
+        round_trip(
+            chat.clone(),
+            r#"{"v":2,"id":"c12","title":"A title","titled":true,"created_at":1,"updated_at":2,"head":"9999999999999999999999999999999999999999","message_count":7,"provider":"gemini","model":"flash","settings":{"system":"Be brief.","temperature":0.7,"max_tokens":500},"spent":{"input_tokens":1,"output_tokens":2,"cost":3,"unpriced":4},"tree":[{"at":"dddddddddddddddddddddddddddddddddddddddd","n":3,"route":[[0,1],[2,0]],"children":[{"id":"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee","tip":"ffffffffffffffffffffffffffffffffffffffff","tip_n":8}],"selected":0}],"lineage":["c3"],"w":{"rev":6,"at":7}}"#,
+        );
+        round_trip(
+            Chat {
+                titled: false,
+                head: None,
+                settings: Settings::default(),
+                spent: Spent::default(),
+                tree: Tree::default(),
+                lineage: vec![],
+                w: Stamp::default(),
+                ..chat.clone()
+            },
+            r#"{"v":2,"id":"c12","title":"A title","titled":false,"created_at":1,"updated_at":2,"head":null,"message_count":7,"provider":"gemini","model":"flash","w":{"rev":0,"at":0}}"#,
+        );
 
-        round_trip(ChatIndex {
-            v: 2,
-            next_id: 40,
-            shards: vec![0, 3],
-            chats: vec![ChatId::parse("c1").unwrap()],
-            w: Stamp { rev: 1, at: 2 },
-            stored: None,
-        });
-        round_trip(Shard {
-            chats: vec![Summary::of(&chat)],
-            w: Stamp { rev: 3, at: 4 },
-            stored: None,
-        });
+        round_trip(
+            ChatIndex {
+                v: 2,
+                next_id: 40,
+                shards: vec![0, 3],
+                chats: vec![ChatId::parse("c1").unwrap()],
+                w: Stamp { rev: 1, at: 2 },
+                stored: None,
+            },
+            r#"{"v":2,"next_id":40,"shards":[0,3],"chats":["c1"],"w":{"rev":1,"at":2}}"#,
+        );
+        round_trip(
+            Shard {
+                chats: vec![Summary::of(&chat)],
+                w: Stamp { rev: 3, at: 4 },
+                stored: None,
+            },
+            r#"{"chats":[{"id":"c12","title":"A title","created_at":1,"provider":"gemini","model":"flash"}],"w":{"rev":3,"at":4}}"#,
+        );
     }
 
     #[test]
@@ -324,7 +344,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "`role`: expected \"user\" or \"assistant\", found a string"
+            "`role`: expected \"user\" or \"assistant\", found the string \"robot\""
         );
         let error = Message::from_bytes(
             br#"{"chat": "c1", "role": "user", "content": "", "created_at": 1, "window": [{"id": "x"}]}"#,

@@ -350,8 +350,8 @@ fn messages_stored_before_windows_still_page() {
     // Three messages as the previous version stored them: no window.
     for text in ["old0", "old1", "old2"] {
         let message = serde_json::json!({
-            "v": 1, "chat": chat.id, "parent": chat.head, "role": "user",
-            "content": text, "created_at": 1
+            "v": 1, "chat": chat.id.as_str(), "parent": chat.head.as_ref().map(MessageId::as_str),
+            "role": "user", "content": text, "created_at": 1
         });
         let hash = host
             .store_put("s", &serde_json::to_vec(&message).unwrap())

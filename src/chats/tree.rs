@@ -14,7 +14,6 @@
 
 use super::{Chat, ChatStore, MessageId, StoreError};
 use crate::port::Host;
-use serde::{Deserialize, Serialize};
 
 /// Forks one chat may have; past it a new sibling is refused (the record stays small).
 pub const MAX_POINTS: usize = 200;
@@ -23,7 +22,7 @@ pub const MAX_CHILDREN: usize = 50;
 /// How far back from the head an edited or regenerated message is looked for.
 pub const MAX_WALK: usize = 20_000;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Branch {
     pub id: MessageId,
     /// The head this branch had when it was last left (itself until then).
@@ -32,10 +31,9 @@ pub struct Branch {
     pub tip_n: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Point {
     /// The message the children follow; `None`: they are first messages.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<MessageId>,
     /// Messages from the root to `at` (0 at the root).
     pub n: u64,
@@ -46,8 +44,7 @@ pub struct Point {
     pub selected: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Tree {
     pub points: Vec<Point>,
 }

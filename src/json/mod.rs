@@ -1,11 +1,11 @@
-//! JSON without serde's generic machinery: a parser into a small tree ([`Json`]), and
-//! typed reading from that tree ([`FromJson`], [`Fields`]) whose errors name the field.
+//! All the JSON of both components, without serde: a parser into a small tree
+//! ([`Json`]), typed reading from that tree ([`FromJson`], [`Fields`]) whose errors name
+//! the field, and a writer ([`ToJson`], [`Object`], `object!`) that writes what
+//! serde_json wrote, byte for byte.
 //!
-//! serde_json's derived readers are instantiated once per type and per input kind, and
-//! that code was most of what serde_json added to the component. Reading through one
-//! parser and a tree costs one parser whatever the number of types. The stored records
-//! and messages are read this way (`store::read_object`); what is not converted yet
-//! still goes through serde_json.
+//! serde_json's readers and writers are instantiated once per type (and per input
+//! kind), and that code was the largest part of both components. Going through one
+//! parser, one tree and one writer costs the same whatever the number of types.
 //!
 //! The grammar is RFC 8259's, as strict as serde_json: no trailing commas, no comments,
 //! no leading zeros, no lone surrogates, no control characters in strings, nesting
@@ -14,9 +14,12 @@
 
 mod parse;
 mod read;
+mod write;
 
 pub use parse::{check, is_whole, parse, ParseError};
 pub use read::{Fields, FromJson, JsonError};
+pub(crate) use write::object;
+pub use write::{Object, ToJson};
 
 /// A parsed JSON value. A number keeps its text: it becomes a `u64` or an `f64` only
 /// when a reader asks for one, so nothing is rounded on the way.
@@ -38,10 +41,100 @@ impl Json {
             Json::Null => "null".to_string(),
             Json::Bool(b) => format!("the boolean {b}"),
             Json::Number(n) => format!("the number {n}"),
+            // A short string is named, so that a wrong word is seen; a long one may be
+            // anything (a message), and is not repeated.
+            Json::String(text) if text.chars().count() <= 40 => format!("the string {text:?}"),
             Json::String(_) => "a string".to_string(),
             Json::Array(_) => "a list".to_string(),
             Json::Object(_) => "an object".to_string(),
         }
+    }
+
+    /// The value of a key of an object (`None` for other values).
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Object(pairs) => pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Json::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// A whole number that fits a `u64`.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Json::Number(_) => u64::from_json(self.clone()).ok(),
+            _ => None,
+        }
+    }
+
+    /// A finite number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Json::Number(_) => f64::from_json(self.clone()).ok(),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&[Json]> {
+        match self {
+            Json::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// Sets a key of an object, replacing its value if it has one (other values are
+    /// left alone).
+    pub fn insert(&mut self, key: &str, value: Json) {
+        if let Json::Object(pairs) = self {
+            match pairs.iter_mut().find(|(k, _)| k == key) {
+                Some((_, old)) => *old = value,
+                None => pairs.push((key.to_string(), value)),
+            }
+        }
+    }
+}
+
+/// The keys and values of an object, looked up by key (a request's body).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Map(Vec<(String, Json)>);
+
+impl Map {
+    /// The pairs of `value` if it is an object.
+    pub fn of(value: Json) -> Option<Self> {
+        match value {
+            Json::Object(pairs) => Some(Self(pairs)),
+            _ => None,
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Json> {
+        let at = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.remove(at).1)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
     }
 }
 

@@ -3,6 +3,7 @@
 //! reader supplies a default, and keys nobody asks for are ignored.
 
 use super::{parse, Json, ParseError};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Why a value is not what a reader wanted, and where in it (`window[2].role`).
@@ -121,6 +122,13 @@ impl FromJson for u32 {
     }
 }
 
+impl FromJson for u16 {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let n = u64::from_json(value)?;
+        u16::try_from(n).map_err(|_| JsonError::new(format!("{n} is too large")))
+    }
+}
+
 impl FromJson for f64 {
     fn from_json(value: Json) -> Result<Self, JsonError> {
         match &value {
@@ -158,6 +166,17 @@ impl<T: FromJson> FromJson for Vec<T> {
             }
             other => Err(JsonError::expected("a list", &other)),
         }
+    }
+}
+
+impl<T: FromJson> FromJson for BTreeMap<String, T> {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut out = BTreeMap::new();
+        for (key, value) in Fields::of(value, "an object")?.0 {
+            let value = T::from_json(value).map_err(|e| e.within(&key))?;
+            out.insert(key, value);
+        }
+        Ok(out)
     }
 }
 
@@ -201,6 +220,21 @@ impl Fields {
         match self.remove(key) {
             Some(value) => T::from_json(value).map_err(|e| e.within(key)),
             None => T::absent().ok_or_else(|| missing(key)),
+        }
+    }
+
+    /// Refuses the fields not taken yet unless `known` names them (serde's
+    /// `deny_unknown_fields`); call it before taking any.
+    pub fn only(&self, known: &[&str]) -> Result<(), JsonError> {
+        match self.0.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+            Some((key, _)) => {
+                let names: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+                Err(JsonError::new(format!(
+                    "unknown field `{key}`, expected one of {}",
+                    names.join(", ")
+                )))
+            }
+            None => Ok(()),
         }
     }
 

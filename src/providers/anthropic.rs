@@ -6,9 +6,8 @@ use super::{
     ANTHROPIC_BASE_URL,
 };
 use crate::chats::{Role, Usage};
+use crate::json::{object, Fields, FromJson, Json, JsonError, Object};
 use crate::port::HttpResponse;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
 
 const NAME: &str = "Anthropic";
 /// The API version this wire format is written against.
@@ -45,33 +44,54 @@ impl Anthropic {
     }
 }
 
-#[derive(Deserialize)]
 struct Message {
-    #[serde(default)]
     model: Option<String>,
-    #[serde(default)]
     content: Vec<Block>,
-    #[serde(default)]
     stop_reason: Option<String>,
-    #[serde(default)]
     usage: Option<WireUsage>,
 }
 
 /// A content block: `text`, or one this chat does not show (`thinking`, `tool_use`...).
-#[derive(Deserialize)]
 struct Block {
-    #[serde(default, rename = "type")]
     kind: String,
-    #[serde(default)]
     text: Option<String>,
 }
 
-#[derive(Deserialize)]
 struct WireUsage {
-    #[serde(default)]
     input_tokens: u64,
-    #[serde(default)]
     output_tokens: u64,
+}
+
+impl FromJson for Message {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "a message")?;
+        Ok(Self {
+            model: f.take("model")?,
+            content: f.take_or_default("content")?,
+            stop_reason: f.take("stop_reason")?,
+            usage: f.take("usage")?,
+        })
+    }
+}
+
+impl FromJson for Block {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "a content block")?;
+        Ok(Self {
+            kind: f.take_or_default("type")?,
+            text: f.take("text")?,
+        })
+    }
+}
+
+impl FromJson for WireUsage {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "token counts")?;
+        Ok(Self {
+            input_tokens: f.take_or_default("input_tokens")?,
+            output_tokens: f.take_or_default("output_tokens")?,
+        })
+    }
 }
 
 impl Anthropic {
@@ -111,29 +131,26 @@ impl Provider for Anthropic {
         settings: &Settings,
         turns: &[Turn],
     ) -> Result<Prepared, ProviderError> {
-        let messages: Vec<Value> = wire::alternating(turns)
+        let messages: Vec<Json> = wire::alternating(turns)
             .into_iter()
             .map(|(role, content)| {
                 let role = match role {
                     Role::User => "user",
                     Role::Assistant => "assistant",
                 };
-                json!({ "role": role, "content": content })
+                object! { "role": role, "content": content }
             })
             .collect();
-        let mut body = Map::new();
-        body.insert("model".into(), json!(model));
-        body.insert(
-            "max_tokens".into(),
-            json!(settings.max_tokens.unwrap_or(self.default_max_tokens)),
-        );
-        if let Some(system) = settings.system_prompt() {
-            body.insert("system".into(), json!(system));
-        }
-        if let Some(temperature) = settings.temperature {
-            body.insert("temperature".into(), json!(temperature));
-        }
-        body.insert("messages".into(), Value::Array(messages));
+        let body = Object::new()
+            .with("model", model)
+            .with(
+                "max_tokens",
+                &settings.max_tokens.unwrap_or(self.default_max_tokens),
+            )
+            .some("system", &settings.system_prompt())
+            .some("temperature", &settings.temperature)
+            .with("messages", &messages)
+            .build();
         let headers = vec![
             ("x-api-key".to_string(), self.api_key.expose().to_string()),
             (
@@ -144,7 +161,7 @@ impl Provider for Anthropic {
         Ok(Prepared::Send(wire::post_json(
             self.endpoint.clone(),
             headers,
-            &Value::Object(body),
+            &body,
         )))
     }
 
@@ -152,8 +169,8 @@ impl Provider for Anthropic {
         if !(200..300).contains(&response.status) {
             return Err(self.error(response));
         }
-        let message: Message = serde_json::from_slice(&response.body)
-            .map_err(|error| self.api_key.malformed(&error))?;
+        let message =
+            Message::from_bytes(&response.body).map_err(|error| self.api_key.malformed(&error))?;
         if message.stop_reason.as_deref() == Some("refusal") {
             return Err(ProviderError::Blocked {
                 reason: "Claude declined to answer".to_string(),

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::providers::tests::turn;
+use serde_json::{json, Value};
 
 const KEY: &str = "test-anthropic-key-0123456789";
 

@@ -7,9 +7,8 @@ use super::{
     GEMINI_BASE_URL,
 };
 use crate::chats::{Role, Usage};
+use crate::json::{object, Fields, FromJson, Json, JsonError, Object};
 use crate::port::HttpResponse;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
 
 const NAME: &str = "Gemini";
 /// Finish reasons meaning the reply was withheld by a filter.
@@ -58,63 +57,101 @@ fn model_path(model: &str) -> Result<&str, ProviderError> {
     Ok(id)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct Response {
-    #[serde(default)]
     candidates: Vec<Candidate>,
-    #[serde(default)]
     prompt_feedback: Option<PromptFeedback>,
-    #[serde(default)]
     usage_metadata: Option<UsageMetadata>,
-    #[serde(default)]
     model_version: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct Candidate {
-    #[serde(default)]
     content: Option<Content>,
-    #[serde(default)]
     finish_reason: Option<String>,
 }
 
-#[derive(Deserialize)]
 struct Content {
-    #[serde(default)]
     parts: Vec<Part>,
 }
 
-#[derive(Deserialize)]
 struct Part {
-    #[serde(default)]
     text: Option<String>,
     /// A thought summary, not part of the answer.
-    #[serde(default)]
     thought: bool,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct PromptFeedback {
-    #[serde(default)]
     block_reason: Option<String>,
-    #[serde(default)]
     block_reason_message: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct UsageMetadata {
-    #[serde(default)]
     prompt_token_count: u64,
-    #[serde(default)]
     candidates_token_count: u64,
 }
 
+impl FromJson for Response {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "a response")?;
+        Ok(Self {
+            candidates: f.take_or_default("candidates")?,
+            prompt_feedback: f.take("promptFeedback")?,
+            usage_metadata: f.take("usageMetadata")?,
+            model_version: f.take("modelVersion")?,
+        })
+    }
+}
+
+impl FromJson for Candidate {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "a candidate")?;
+        Ok(Self {
+            content: f.take("content")?,
+            finish_reason: f.take("finishReason")?,
+        })
+    }
+}
+
+impl FromJson for Content {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "a content")?;
+        Ok(Self {
+            parts: f.take_or_default("parts")?,
+        })
+    }
+}
+
+impl FromJson for Part {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "a part")?;
+        Ok(Self {
+            text: f.take("text")?,
+            thought: f.take_or_default("thought")?,
+        })
+    }
+}
+
+impl FromJson for PromptFeedback {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "prompt feedback")?;
+        Ok(Self {
+            block_reason: f.take("blockReason")?,
+            block_reason_message: f.take("blockReasonMessage")?,
+        })
+    }
+}
+
+impl FromJson for UsageMetadata {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "usage metadata")?;
+        Ok(Self {
+            prompt_token_count: f.take_or_default("promptTokenCount")?,
+            candidates_token_count: f.take_or_default("candidatesTokenCount")?,
+        })
+    }
+}
+
 /// Google's `RetryInfo` detail (`"retryDelay": "37s"`), in whole seconds.
-fn retry_delay(details: Option<&Value>) -> Option<u64> {
+fn retry_delay(details: Option<&Json>) -> Option<u64> {
     details?.as_array()?.iter().find_map(|detail| {
         let delay = detail.get("retryDelay")?.as_str()?.strip_suffix('s')?;
         let seconds: f64 = delay.parse().ok()?;
@@ -123,11 +160,11 @@ fn retry_delay(details: Option<&Value>) -> Option<u64> {
 }
 
 /// Whether a detail names this `ErrorInfo` reason.
-fn has_reason(details: Option<&Value>, reason: &str) -> bool {
-    details.and_then(Value::as_array).is_some_and(|details| {
+fn has_reason(details: Option<&Json>, reason: &str) -> bool {
+    details.and_then(Json::as_array).is_some_and(|details| {
         details
             .iter()
-            .any(|d| d.get("reason").and_then(Value::as_str) == Some(reason))
+            .any(|d| d.get("reason").and_then(Json::as_str) == Some(reason))
     })
 }
 
@@ -189,34 +226,32 @@ impl Provider for Gemini {
         turns: &[Turn],
     ) -> Result<Prepared, ProviderError> {
         let model = model_path(model)?;
-        let contents: Vec<Value> = wire::alternating(turns)
+        let contents: Vec<Json> = wire::alternating(turns)
             .into_iter()
             .map(|(role, text)| {
                 let role = match role {
                     Role::User => "user",
                     Role::Assistant => "model",
                 };
-                json!({ "role": role, "parts": [{ "text": text }] })
+                object! { "role": role, "parts": [object! { "text": text }] }
             })
             .collect();
-        let mut body = Map::new();
-        body.insert("contents".into(), Value::Array(contents));
-        if let Some(system) = settings.system_prompt() {
-            body.insert(
-                "systemInstruction".into(),
-                json!({ "parts": [{ "text": system }] }),
-            );
-        }
-        let mut config = Map::new();
-        if let Some(temperature) = settings.temperature {
-            config.insert("temperature".into(), json!(temperature));
-        }
-        if let Some(max_tokens) = settings.max_tokens {
-            config.insert("maxOutputTokens".into(), json!(max_tokens));
-        }
-        if !config.is_empty() {
-            body.insert("generationConfig".into(), Value::Object(config));
-        }
+        let system = settings
+            .system_prompt()
+            .map(|system| object! { "parts": [object! { "text": system }] });
+        let config = Object::new()
+            .some("temperature", &settings.temperature)
+            .some("maxOutputTokens", &settings.max_tokens)
+            .build();
+        let body = Object::new()
+            .with("contents", &contents)
+            .some("systemInstruction", &system)
+            .unless(
+                config == Json::Object(Vec::new()),
+                "generationConfig",
+                &config,
+            )
+            .build();
         let headers = vec![(
             "x-goog-api-key".to_string(),
             self.api_key.expose().to_string(),
@@ -224,7 +259,7 @@ impl Provider for Gemini {
         Ok(Prepared::Send(wire::post_json(
             format!("{}/v1beta/models/{model}:generateContent", self.base),
             headers,
-            &Value::Object(body),
+            &body,
         )))
     }
 
@@ -232,8 +267,8 @@ impl Provider for Gemini {
         if !(200..300).contains(&response.status) {
             return Err(self.error(response));
         }
-        let reply: Response = serde_json::from_slice(&response.body)
-            .map_err(|error| self.api_key.malformed(&error))?;
+        let reply =
+            Response::from_bytes(&response.body).map_err(|error| self.api_key.malformed(&error))?;
         let blocked = reply
             .prompt_feedback
             .and_then(|feedback| feedback.block_reason_message.or(feedback.block_reason));

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::providers::tests::turn;
+use serde_json::{json, Value};
 
 const KEY: &str = "test-gemini-key-0123456789abcdef";
 

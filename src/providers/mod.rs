@@ -6,10 +6,10 @@
 
 mod anthropic;
 mod demo;
-mod error_fields;
 mod gemini;
 mod openai;
 mod openrouter;
+mod protocol;
 mod wire;
 
 pub use anthropic::Anthropic;
@@ -20,11 +20,10 @@ pub use openrouter::OpenRouter;
 
 use crate::chats::{Role, Usage};
 use crate::port::{Env, HttpRequest, HttpResponse, Outbound};
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// One turn of the conversation sent to a model.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Turn {
     pub role: Role,
     pub content: String,
@@ -32,14 +31,21 @@ pub struct Turn {
 
 /// Per-chat generation settings, passed to every provider. `None` leaves the choice to
 /// the provider.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Settings {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
+}
+
+impl crate::json::ToJson for Settings {
+    fn to_json(&self) -> crate::json::Json {
+        crate::json::Object::new()
+            .some("system", &self.system)
+            .some("temperature", &self.temperature)
+            .some("max_tokens", &self.max_tokens)
+            .build()
+    }
 }
 
 impl crate::json::FromJson for Settings {
@@ -96,7 +102,7 @@ impl Settings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Completion {
     pub content: String,
     /// The model that answered, as the provider names it.
@@ -123,12 +129,7 @@ pub trait Provider {
 
 /// What went wrong, specific enough for the page to say what to do. Workers send it to
 /// the chat actor as JSON, already scrubbed of keys.
-#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
-#[serde(
-    tag = "kind",
-    rename_all = "snake_case",
-    try_from = "error_fields::ErrorFields"
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ProviderError {
     #[error("the {provider} provider is not configured: {hint}")]
     NotConfigured { provider: String, hint: String },

@@ -4,9 +4,8 @@
 use super::wire::{self, ApiKey, WireError};
 use super::{Completion, Prepared, Provider, ProviderError, Settings, Turn, OPENAI_BASE_URL};
 use crate::chats::{Role, Usage};
+use crate::json::{object, Fields, FromJson, Json, JsonError, Object};
 use crate::port::HttpResponse;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
 
 const NAME: &str = "OpenAI-compatible";
 
@@ -40,67 +39,91 @@ impl OpenAi {
 }
 
 /// The body of a chat completion request; OpenRouter sends the same.
-pub(super) fn chat_body(model: &str, settings: &Settings, turns: &[Turn]) -> Value {
+pub(super) fn chat_body(model: &str, settings: &Settings, turns: &[Turn]) -> Json {
     let system = settings
         .system_prompt()
-        .map(|system| json!({ "role": "system", "content": system }));
-    let messages: Vec<Value> = system
+        .map(|system| object! { "role": "system", "content": system });
+    let messages: Vec<Json> = system
         .into_iter()
         .chain(turns.iter().map(|turn| {
             let role = match turn.role {
                 Role::User => "user",
                 Role::Assistant => "assistant",
             };
-            json!({ "role": role, "content": turn.content })
+            object! { "role": role, "content": turn.content }
         }))
         .collect();
-    let mut body = Map::new();
-    body.insert("model".into(), json!(model));
-    body.insert("messages".into(), Value::Array(messages));
-    if let Some(temperature) = settings.temperature {
-        body.insert("temperature".into(), json!(temperature));
-    }
-    if let Some(max_tokens) = settings.max_tokens {
-        body.insert("max_tokens".into(), json!(max_tokens));
-    }
-    Value::Object(body)
+    Object::new()
+        .with("model", model)
+        .with("messages", &messages)
+        .some("temperature", &settings.temperature)
+        .some("max_tokens", &settings.max_tokens)
+        .build()
 }
 
 /// A chat completion reply; OpenRouter adds the `error` fields.
-#[derive(Deserialize)]
 pub(super) struct ChatCompletion {
-    #[serde(default)]
     model: Option<String>,
-    #[serde(default)]
     pub(super) choices: Vec<Choice>,
-    #[serde(default)]
     usage: Option<WireUsage>,
-    #[serde(default)]
     pub(super) error: Option<WireError>,
 }
 
-#[derive(Deserialize)]
 pub(super) struct Choice {
-    #[serde(default)]
     message: Option<ChoiceMessage>,
-    #[serde(default)]
     finish_reason: Option<String>,
-    #[serde(default)]
     pub(super) error: Option<WireError>,
 }
 
-#[derive(Deserialize)]
 struct ChoiceMessage {
-    #[serde(default)]
     content: Option<String>,
 }
 
-#[derive(Deserialize)]
 struct WireUsage {
-    #[serde(default)]
     prompt_tokens: u64,
-    #[serde(default)]
     completion_tokens: u64,
+}
+
+impl FromJson for ChatCompletion {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "a chat completion")?;
+        Ok(Self {
+            model: f.take("model")?,
+            choices: f.take_or_default("choices")?,
+            usage: f.take("usage")?,
+            error: f.take("error")?,
+        })
+    }
+}
+
+impl FromJson for Choice {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "a choice")?;
+        Ok(Self {
+            message: f.take("message")?,
+            finish_reason: f.take("finish_reason")?,
+            error: f.take("error")?,
+        })
+    }
+}
+
+impl FromJson for ChoiceMessage {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "a message")?;
+        Ok(Self {
+            content: f.take("content")?,
+        })
+    }
+}
+
+impl FromJson for WireUsage {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "token counts")?;
+        Ok(Self {
+            prompt_tokens: f.take_or_default("prompt_tokens")?,
+            completion_tokens: f.take_or_default("completion_tokens")?,
+        })
+    }
 }
 
 impl ChatCompletion {
@@ -196,8 +219,8 @@ impl Provider for OpenAi {
         if !(200..300).contains(&response.status) {
             return Err(self.error(response));
         }
-        // serde quotes the offending value, which can be an echoed key.
-        let completion: ChatCompletion = serde_json::from_slice(&response.body)
+        // The error may quote the offending value, which can be an echoed key.
+        let completion = ChatCompletion::from_bytes(&response.body)
             .map_err(|error| self.api_key.malformed(&error))?;
         completion.into_completion()
     }

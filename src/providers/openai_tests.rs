@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::providers::tests::turn;
+use serde_json::{json, Value};
 
 const KEY: &str = "sk-test-0123456789";
 

@@ -7,8 +7,8 @@ use super::{
     Completion, Prepared, Provider, ProviderError, Settings, Turn, OPENROUTER_API_KEY,
     OPENROUTER_BASE_URL,
 };
+use crate::json::{FromJson, Json};
 use crate::port::HttpResponse;
-use serde_json::Value;
 
 const NAME: &str = "OpenRouter";
 /// The app name OpenRouter shows for these requests (`X-Title`).
@@ -114,8 +114,8 @@ fn moderation_reason(error: &WireError) -> String {
         .metadata
         .as_ref()
         .and_then(|m| m.get("reasons"))
-        .and_then(Value::as_array)
-        .map(|reasons| reasons.iter().filter_map(Value::as_str).collect())
+        .and_then(Json::as_array)
+        .map(|reasons| reasons.iter().filter_map(Json::as_str).collect())
         .unwrap_or_default();
     match (error.message.trim(), reasons.is_empty()) {
         (message, true) => message.to_string(),
@@ -156,7 +156,7 @@ impl Provider for OpenRouter {
             // The body's code wins, but a reply without one keeps its HTTP status.
             return Err(self.error(status, &error, retry_after));
         }
-        let mut completion: ChatCompletion = serde_json::from_slice(&response.body)
+        let mut completion = ChatCompletion::from_bytes(&response.body)
             .map_err(|error| self.api_key.malformed(&error))?;
         // An error after the model started: the reply is still a 200.
         let failed = completion.error.take().or_else(|| {

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::chats::{Role, Usage};
-use serde_json::json;
+use serde_json::{json, Value};
 
 const KEY: &str = "test-openrouter-key-0123456789";
 

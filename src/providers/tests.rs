@@ -1,6 +1,7 @@
 //! Configuration from the environment, settings and the error shape.
 
 use super::*;
+use crate::json::{FromJson, ToJson};
 use crate::port::fake::FakeHost;
 
 /// A provider's HTTP reply, with a `Retry-After` header when given.
@@ -154,8 +155,8 @@ fn settings_are_checked_against_their_ranges() {
 
 #[test]
 fn settings_serialize_only_what_is_set() {
-    assert_eq!(serde_json::to_string(&Settings::default()).unwrap(), "{}");
-    let settings: Settings = serde_json::from_str(r#"{"temperature":0.5}"#).unwrap();
+    assert_eq!(Settings::default().to_json().to_text(), "{}");
+    let settings = Settings::from_bytes(br#"{"temperature":0.5}"#).unwrap();
     assert_eq!(settings.temperature, Some(0.5));
     assert_eq!((settings.system, settings.max_tokens), (None, None));
 }
@@ -202,7 +203,7 @@ fn errors_keep_their_json_shape() {
     ];
     let kinds: Vec<String> = every
         .iter()
-        .map(|error| serde_json::to_value(error).unwrap()["kind"].to_string())
+        .map(|error| error.to_json().get("kind").unwrap().to_text())
         .collect();
     assert_eq!(
         kinds.join(" "),
@@ -210,50 +211,46 @@ fn errors_keep_their_json_shape() {
     );
     // Workers of a running package send these; the chat actor reads each back whole.
     for error in every {
-        let json = serde_json::to_string(&error).unwrap();
+        let json = error.to_json().to_text();
         assert_eq!(
-            serde_json::from_str::<ProviderError>(&json).unwrap(),
+            ProviderError::from_bytes(json.as_bytes()).unwrap(),
             error,
             "{json}"
         );
     }
     assert_eq!(
-        serde_json::to_string(&ProviderError::Overloaded {
+        ProviderError::Overloaded {
             status: 529,
             message: text("busy"),
             retry_after: None,
-        })
-        .unwrap(),
+        }
+        .to_json()
+        .to_text(),
         r#"{"kind":"overloaded","status":529,"message":"busy","retry_after":null}"#
     );
     // The tag may come last, an absent or null optional field is None, and a field
     // the variant does not have is ignored, as the derived reader did.
     assert_eq!(
-        serde_json::from_str::<ProviderError>(
-            r#"{"message":"slow","extra":1,"kind":"rate_limited"}"#
-        )
-        .unwrap(),
+        ProviderError::from_bytes(br#"{"message":"slow","extra":1,"kind":"rate_limited"}"#)
+            .unwrap(),
         ProviderError::RateLimited {
             retry_after: None,
             message: text("slow"),
         }
     );
     for (bad, says) in [
-        (
-            r#"{"kind":"auth","message":"m"}"#,
-            r#"a "auth" error needs its "status""#,
-        ),
+        (r#"{"kind":"auth","message":"m"}"#, "missing field `status`"),
         (
             r#"{"kind":"teapot"}"#,
             r#"unknown kind of provider error "teapot""#,
         ),
         (
             r#"{"kind":"auth","status":"401","message":"m"}"#,
-            "invalid type",
+            "`status`: expected a whole number, found the string \"401\"",
         ),
         (r#"{"status":401,"message":"m"}"#, "missing field `kind`"),
     ] {
-        let error = serde_json::from_str::<ProviderError>(bad).unwrap_err();
+        let error = ProviderError::from_bytes(bad.as_bytes()).unwrap_err();
         assert!(error.to_string().contains(says), "{bad}: {error}");
     }
 }

@@ -3,10 +3,8 @@
 
 use super::{excerpt, ProviderError, Turn};
 use crate::chats::Role;
+use crate::json::{Fields, FromJson, Json, JsonError};
 use crate::port::{HttpRequest, HttpResponse};
-use serde::de::{self, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
-use serde_json::Value;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -47,8 +45,9 @@ impl ApiKey {
         }
     }
 
-    /// A serde error, which quotes the offending value (possibly an echoed key).
-    pub(crate) fn malformed(&self, error: &serde_json::Error) -> ProviderError {
+    /// A reply that is not what the provider sends; the error may quote a value of it
+    /// (possibly an echoed key).
+    pub(crate) fn malformed(&self, error: &JsonError) -> ProviderError {
         ProviderError::Malformed {
             detail: self.scrub(&error.to_string()),
         }
@@ -120,93 +119,68 @@ pub(crate) fn mentions_context_limit(message: &str) -> bool {
 }
 
 /// The `error` object of an error reply, with the fields any provider uses.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub(crate) struct WireError {
-    #[serde(default)]
     pub message: String,
     /// Anthropic's and OpenAI's `type` (see [`WireError::kind`]).
-    #[serde(default, rename = "type")]
-    kind: Option<Value>,
+    kind: Option<Json>,
     /// OpenAI's string code, OpenRouter's and Gemini's numeric one.
-    #[serde(default)]
-    pub code: Option<Value>,
+    pub code: Option<Json>,
     /// Gemini's canonical status (see [`WireError::status`]).
-    #[serde(default)]
-    status: Option<Value>,
-    #[serde(default)]
-    pub metadata: Option<Value>,
-    #[serde(default)]
-    pub details: Option<Value>,
+    status: Option<Json>,
+    pub metadata: Option<Json>,
+    pub details: Option<Json>,
 }
 
-/// `error` as an object, or as a bare message (some proxies send that).
-enum ErrorField {
-    Object(WireError),
-    Text(String),
-}
-
-/// Read by what the JSON holds, not by trying each variant in turn: the derived
-/// `untagged` reader buffers the value first (serde's `Content`), 9 KB of the worker.
-impl<'de> Deserialize<'de> for ErrorField {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Either;
-        impl<'de> Visitor<'de> for Either {
-            type Value = ErrorField;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an error object or a message")
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<ErrorField, E> {
-                Ok(ErrorField::Text(text.to_string()))
-            }
-            fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<ErrorField, M::Error> {
-                WireError::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(ErrorField::Object)
-            }
-        }
-        deserializer.deserialize_any(Either)
+impl FromJson for WireError {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "an error object")?;
+        Ok(Self {
+            message: f.take_or_default("message")?,
+            kind: f.take("type")?,
+            code: f.take("code")?,
+            status: f.take("status")?,
+            metadata: f.take("metadata")?,
+            details: f.take("details")?,
+        })
     }
 }
 
-#[derive(Deserialize)]
-struct Envelope {
-    error: ErrorField,
-}
-
 impl WireError {
-    /// The `error` object of a body, or the body itself as the message.
+    /// The `error` of a body: an object, or a bare message (some proxies send that);
+    /// else the body itself is the message.
     pub(crate) fn read(body: &[u8]) -> Self {
-        match serde_json::from_slice::<Envelope>(body) {
-            Ok(Envelope {
-                error: ErrorField::Object(error),
-            }) => error,
-            Ok(Envelope {
-                error: ErrorField::Text(message),
-            }) => Self {
+        let error = crate::json::parse(body)
+            .ok()
+            .and_then(|reply| reply.get("error").cloned());
+        let read = match error {
+            Some(Json::String(message)) => Some(Self {
                 message,
                 ..Self::default()
-            },
-            Err(_) => Self {
-                message: String::from_utf8_lossy(body).into_owned(),
-                ..Self::default()
-            },
-        }
+            }),
+            Some(object) => Self::from_json(object).ok(),
+            None => None,
+        };
+        read.unwrap_or_else(|| Self {
+            message: String::from_utf8_lossy(body).into_owned(),
+            ..Self::default()
+        })
     }
 
     /// Anthropic's and OpenAI's `type` (`overloaded_error`, ...), if a string.
     pub(crate) fn kind(&self) -> Option<&str> {
-        self.kind.as_ref().and_then(Value::as_str)
+        self.kind.as_ref().and_then(Json::as_str)
     }
 
     /// Gemini's canonical status (`NOT_FOUND`, ...), if a string: Azure sends a number.
     pub(crate) fn status(&self) -> Option<&str> {
-        self.status.as_ref().and_then(Value::as_str)
+        self.status.as_ref().and_then(Json::as_str)
     }
 
     /// `code` as text, whether a string or a number.
     pub(crate) fn code_text(&self) -> Option<String> {
         match &self.code {
-            Some(Value::String(code)) => Some(code.clone()),
-            Some(Value::Number(code)) => Some(code.to_string()),
+            Some(Json::String(code) | Json::Number(code)) => Some(code.clone()),
             _ => None,
         }
     }
@@ -221,7 +195,7 @@ impl WireError {
 pub(crate) fn post_json(
     uri: String,
     mut headers: Vec<(String, String)>,
-    body: &Value,
+    body: &Json,
 ) -> HttpRequest {
     headers.push(("Content-Type".to_string(), "application/json".to_string()));
     headers.push(("Accept".to_string(), "application/json".to_string()));
@@ -229,7 +203,7 @@ pub(crate) fn post_json(
         method: "POST".to_string(),
         uri,
         headers,
-        body: body.to_string().into_bytes(),
+        body: body.to_bytes(),
     }
 }
 

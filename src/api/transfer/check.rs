@@ -3,25 +3,64 @@
 //! wrong.
 
 use super::{
-    invalid, too_large, ChatPart, MessagePart, FORMAT, MAX_MESSAGES, MAX_NAME_CHARS, TOP_KEYS,
+    invalid, too_large, ChatPart, MessagePart, CHAT_KEYS, FORMAT, MAX_MESSAGES, MAX_NAME_CHARS,
+    MESSAGE_KEYS, TOP_KEYS,
 };
 use crate::api::models::check_settings;
 use crate::api::{clean_title, ApiError, MAX_MESSAGE_CHARS};
 use crate::chats::transfer::{Import, Incoming};
 use crate::chats::tree::{Tree, MAX_CHILDREN, MAX_POINTS};
 use crate::chats::{MessageId, NewChat, Origin, Role};
-use serde_json::{Map, Value};
+use crate::json::{Fields, FromJson, Json, JsonError, Map};
 use std::collections::{HashMap, HashSet};
+
+/// A chat as an export has it; unknown fields are refused.
+impl FromJson for ChatPart {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "an object")?;
+        f.only(CHAT_KEYS)?;
+        Ok(Self {
+            id: f.take("id")?,
+            title: f.take("title")?,
+            // A chat exported before `titled` existed had a title of its own.
+            titled: f.take::<Option<bool>>("titled")?.unwrap_or(true),
+            created_at: f.take("created_at")?,
+            provider: f.take("provider")?,
+            model: f.take("model")?,
+            settings: f.take_or_default("settings")?,
+            usage: f.take_or_default("usage")?,
+        })
+    }
+}
+
+/// A message as an export has it; unknown fields are refused.
+impl FromJson for MessagePart {
+    fn from_json(value: Json) -> Result<Self, JsonError> {
+        let mut f = Fields::of(value, "an object")?;
+        f.only(MESSAGE_KEYS)?;
+        Ok(Self {
+            id: f.take("id")?,
+            parent: f.take("parent")?,
+            role: f.take("role")?,
+            content: f.take("content")?,
+            created_at: f.take("created_at")?,
+            provider: f.take("provider")?,
+            model: f.take("model")?,
+            usage: f.take("usage")?,
+            omitted: f.take_or_default("omitted")?,
+        })
+    }
+}
 
 /// Checks an export whole: its format, the chat's title, model and settings, every
 /// message (id, parent earlier in the file, role, text), the tree and the head.
 pub(super) fn read_import(
-    mut body: Map<String, Value>,
+    mut body: Map,
     catalog: &crate::catalog::Catalog,
 ) -> Result<Import, ApiError> {
     match body.get("format") {
-        Some(Value::String(format)) if format == FORMAT => {}
-        Some(Value::String(format)) => {
+        Some(Json::String(format)) if format == FORMAT => {}
+        Some(Json::String(format)) => {
             return Err(invalid(format!(
                 "this file is a {format:?} export; this server reads {FORMAT:?}"
             )))
@@ -39,9 +78,7 @@ pub(super) fn read_import(
         )));
     }
     let chat: ChatPart = match body.remove("chat") {
-        Some(value) => {
-            serde_json::from_value(value).map_err(|e| invalid(format!("\"chat\": {e}")))?
-        }
+        Some(value) => ChatPart::from_json(value).map_err(|e| invalid(format!("\"chat\": {e}")))?,
         None => return Err(invalid("\"chat\" is missing")),
     };
     let title =
@@ -56,7 +93,7 @@ pub(super) fn read_import(
         .map_err(|e| invalid(format!("the chat's settings: {}", e.message)))?;
 
     let list = match body.remove("messages") {
-        Some(Value::Array(list)) => list,
+        Some(Json::Array(list)) => list,
         _ => return Err(invalid("\"messages\" (a list) is missing")),
     };
     if list.len() > MAX_MESSAGES {
@@ -69,23 +106,21 @@ pub(super) fn read_import(
     let mut parents: HashMap<MessageId, Option<MessageId>> = HashMap::new();
     let mut messages = Vec::with_capacity(list.len());
     for (i, value) in list.into_iter().enumerate() {
-        let part: MessagePart =
-            serde_json::from_value(value).map_err(|e| invalid(format!("messages[{i}]: {e}")))?;
+        let part =
+            MessagePart::from_json(value).map_err(|e| invalid(format!("messages[{i}]: {e}")))?;
         let incoming = read_message(i, part, &parents)?;
         parents.insert(incoming.id.clone(), incoming.parent.clone());
         messages.push(incoming);
     }
 
     let tree: Tree = match body.remove("tree") {
-        None | Some(Value::Null) => Tree::default(),
-        Some(value) => {
-            serde_json::from_value(value).map_err(|e| invalid(format!("\"tree\": {e}")))?
-        }
+        None | Some(Json::Null) => Tree::default(),
+        Some(value) => Tree::from_json(value).map_err(|e| invalid(format!("\"tree\": {e}")))?,
     };
     check_tree(&tree, &parents)?;
     let head = match body.remove("head") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) => Some(
+        None | Some(Json::Null) => None,
+        Some(Json::String(text)) => Some(
             MessageId::parse(&text)
                 .ok_or_else(|| invalid(format!("\"head\": {text:?} is not a message id")))?,
         ),
