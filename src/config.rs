@@ -1,8 +1,7 @@
 //! The actor's configuration: the manifest's `init_state` JSON merged with
 //! `theater start -i`, read once at init.
 
-use crate::json::{Fields, FromJson, Json, JsonError, Object, ToJson};
-use std::collections::BTreeMap;
+use crate::json::{Fields, FromJson, Json, JsonError, Members, Object, ToJson};
 use thiserror::Error;
 
 pub const DEFAULT_STORE_ID: &str = "theater-chat";
@@ -20,7 +19,7 @@ pub struct ActorConfig {
     /// init state names it. Without it, only the offline demo model answers.
     pub worker: Option<String>,
     /// Seconds each provider may take to answer (default 120), e.g. `{"openai": 60}`.
-    pub timeouts: BTreeMap<String, u64>,
+    pub timeouts: Members<u64>,
     /// Ask for the access token even on a loopback address (it is always asked for on
     /// any other).
     pub require_token: bool,
@@ -92,7 +91,7 @@ impl Default for ActorConfig {
             host: default_host(),
             port: default_port(),
             worker: None,
-            timeouts: BTreeMap::new(),
+            timeouts: Members::default(),
             require_token: false,
             catalog: None,
         }
@@ -142,8 +141,9 @@ impl ActorConfig {
         }
         if let Some((provider, _)) = config
             .timeouts
+            .0
             .iter()
-            .find(|(_, seconds)| !(1..=3600).contains(*seconds))
+            .find(|(_, seconds)| !(1..=3600).contains(seconds))
         {
             return Err(ConfigError::BadTimeout(provider.clone()));
         }

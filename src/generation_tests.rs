@@ -345,7 +345,7 @@ fn state_jobs_and_reports_keep_their_json() {
     let id = |c: char| MessageId::parse(&c.to_string().repeat(40)).unwrap();
     let config = ActorConfig {
         worker: Some("/pkg/lib/worker.wasm".into()),
-        timeouts: [("openai".into(), 30), ("anthropic".into(), 90)].into(),
+        timeouts: crate::json::Members(vec![("anthropic".into(), 90), ("openai".into(), 30)]),
         require_token: true,
         ..ActorConfig::default()
     };

@@ -17,7 +17,6 @@
 use super::{list, Chat, ChatId, ChatIndex, ChatStore, StoreError, INDEX_LABEL, INDEX_SCHEMA};
 use crate::port::Host;
 use crate::store::{backup_label, Loaded, ReadError, Records};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// What recovery found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -54,11 +53,13 @@ pub fn recover<H: Host>(host: &H, store_id: &str) -> Result<Report, StoreError> 
     let chats = ChatStore::new(host, store_id);
     let mut repairs = Vec::new();
     let labels = host.label_list(store_id)?;
-    let on_disk: BTreeSet<u64> = labels
-        .iter()
-        .filter_map(|label| ChatId::of_label(label))
-        .map(|id| id.number())
-        .collect();
+    let on_disk = sorted(
+        labels
+            .iter()
+            .filter_map(|label| ChatId::of_label(label))
+            .map(|id| id.number())
+            .collect(),
+    );
 
     let mut index_changed = false;
     let mut index = match records.read::<ChatIndex>(INDEX_LABEL) {
@@ -102,14 +103,15 @@ pub fn recover<H: Host>(host: &H, store_id: &str) -> Result<Report, StoreError> 
     let rebuilt = index_changed;
 
     // Every shard the index names or the disk holds.
-    let mut shard_numbers: BTreeSet<u64> = index.shards.iter().copied().collect();
+    let mut shard_numbers = index.shards.clone();
     shard_numbers.extend(
         labels
             .iter()
             .filter_map(|label| list::shard_of_label(label)),
     );
-    let mut shards: BTreeMap<u64, (list::Shard, bool)> = BTreeMap::new();
-    for number in shard_numbers {
+    // Ascending by number, as they are read here (each number once).
+    let mut shards: Vec<(u64, (list::Shard, bool))> = Vec::new();
+    for number in sorted(shard_numbers) {
         let label = list::shard_label(number);
         let shard = match records.read::<list::Shard>(&label) {
             Ok(Some(loaded)) => {
@@ -127,21 +129,24 @@ pub fn recover<H: Host>(host: &H, store_id: &str) -> Result<Report, StoreError> 
             Ok(None) => list::Shard::default(),
             // Its first write, torn: it listed only the chat whose creation was cut.
             Err(ReadError::Torn(_)) => {
-                shards.insert(number, (list::Shard::default(), true));
+                shards.push((number, (list::Shard::default(), true)));
                 continue;
             }
             Err(ReadError::Host(error)) => return Err(error.into()),
         };
-        shards.insert(number, (shard, false));
+        shards.push((number, (shard, false)));
     }
-    let mut members: BTreeSet<u64> = shards
-        .values()
-        .flat_map(|(shard, _)| shard.chats.iter().map(|s| s.id.number()))
-        .collect();
+    let mut members = sorted(
+        shards
+            .iter()
+            .flat_map(|(_, (shard, _))| shard.chats.iter().map(|s| s.id.number()))
+            .collect(),
+    );
     // Version 1 kept the live chats in the index: they move to shards (their summaries
     // are filled in below, from their records).
     if index.v < INDEX_SCHEMA {
         members.extend(index.chats.iter().map(ChatId::number));
+        members = sorted(members);
         index.chats.clear();
         index_changed = true;
     }
@@ -149,13 +154,15 @@ pub fn recover<H: Host>(host: &H, store_id: &str) -> Result<Report, StoreError> 
     for &number in &on_disk {
         let id = ChatId::from_number(number);
         if number >= index.next_id {
-            members.insert(number);
+            if let Err(at) = members.binary_search(&number) {
+                members.insert(at, number);
+            }
             index.next_id = number.saturating_add(1);
             index_changed = true;
             if !rebuilt {
                 repairs.push(format!("chat {id} was missing from the list; listed again"));
             }
-        } else if !members.contains(&number) {
+        } else if members.binary_search(&number).is_err() {
             records.remove(&id.label())?;
             repairs.push(format!("chat {id}: finished its interrupted deletion"));
         }
@@ -164,9 +171,10 @@ pub fn recover<H: Host>(host: &H, store_id: &str) -> Result<Report, StoreError> 
     let mut live = 0;
     for number in members {
         let id = ChatId::from_number(number);
-        let (shard, changed) = shards
-            .entry(list::shard_of(&id))
-            .or_insert_with(|| (list::Shard::default(), false));
+        // Always there: found, or just added.
+        let Some((shard, changed)) = shard_slot(&mut shards, list::shard_of(&id)) else {
+            continue;
+        };
         // Removal takes the primary first: a backup alone is a deletion under way.
         let label = id.label();
         let verdict = if !labels.contains(&label) && labels.contains(&backup_label(&label)) {
@@ -212,6 +220,29 @@ pub fn recover<H: Host>(host: &H, store_id: &str) -> Result<Report, StoreError> 
         chats: live,
         repairs,
     })
+}
+
+/// The numbers ascending, each once (sorted vectors stand in for ordered sets: a
+/// `BTreeSet` is several kilobytes of code per element type).
+fn sorted(mut numbers: Vec<u64>) -> Vec<u64> {
+    numbers.sort_unstable();
+    numbers.dedup();
+    numbers
+}
+
+/// The shard with this number, added empty (and in order) if it is not there yet.
+fn shard_slot(
+    shards: &mut Vec<(u64, (list::Shard, bool))>,
+    number: u64,
+) -> Option<&mut (list::Shard, bool)> {
+    let at = match shards.binary_search_by_key(&number, |(n, _)| *n) {
+        Ok(at) => at,
+        Err(at) => {
+            shards.insert(at, (number, (list::Shard::default(), false)));
+            at
+        }
+    };
+    shards.get_mut(at).map(|(_, slot)| slot)
 }
 
 fn head_is_whole<H: Host>(chats: &ChatStore<'_, H>, chat: &Chat) -> bool {

@@ -107,6 +107,22 @@ impl Json {
     }
 }
 
+/// A map read from and written as a JSON object: its members in order (the parser
+/// refuses a repeated key), looked up by a scan. Small maps only; a `BTreeMap` would
+/// cost several kilobytes of code per value type.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Members<T>(pub Vec<(String, T)>);
+
+impl<T> Members<T> {
+    pub fn get(&self, key: &str) -> Option<&T> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// The keys and values of an object, looked up by key (a request's body).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Map(Vec<(String, Json)>);

@@ -54,6 +54,9 @@ pub fn is_whole(bytes: &[u8]) -> bool {
 
 struct Parser<'a> {
     text: &'a [u8],
+    /// The same text as a `str` once it is known to be UTF-8 (empty before), so that
+    /// the runs between ASCII delimiters are sliced out without checking them again.
+    src: &'a str,
     pos: usize,
     /// False when only checking: strings, lists and objects are read, not kept.
     keep: bool,
@@ -63,13 +66,21 @@ type Parsed<T> = Result<T, ParseError>;
 
 impl<'a> Parser<'a> {
     fn new(text: &'a [u8], keep: bool) -> Self {
-        Self { text, pos: 0, keep }
+        Self {
+            text,
+            src: "",
+            pos: 0,
+            keep,
+        }
     }
 
     fn whole(mut self) -> Parsed<Json> {
-        if let Err(error) = std::str::from_utf8(self.text) {
-            self.pos = error.valid_up_to();
-            return Err(self.fail("invalid UTF-8"));
+        match std::str::from_utf8(self.text) {
+            Ok(src) => self.src = src,
+            Err(error) => {
+                self.pos = error.valid_up_to();
+                return Err(self.fail("invalid UTF-8"));
+            }
         }
         let value = self.value(0)?;
         self.space();
@@ -195,16 +206,12 @@ impl<'a> Parser<'a> {
         if !self.keep {
             return Ok(Json::Null);
         }
-        Ok(Json::Number(self.slice(start)))
+        Ok(Json::Number(self.slice(start).to_string()))
     }
 
-    /// The text from `start` to here (ASCII bounds in valid UTF-8).
-    fn slice(&self, start: usize) -> String {
-        self.text
-            .get(start..self.pos)
-            .and_then(|bytes| std::str::from_utf8(bytes).ok())
-            .unwrap_or_default()
-            .to_string()
+    /// The text from `start` to here (both at ASCII bytes, so on char boundaries).
+    fn slice(&self, start: usize) -> &'a str {
+        self.src.get(start..self.pos).unwrap_or_default()
     }
 
     fn string(&mut self) -> Parsed<String> {
@@ -212,12 +219,13 @@ impl<'a> Parser<'a> {
         let mut out = String::new();
         loop {
             let start = self.pos;
-            while matches!(self.peek(), Some(byte) if byte != b'"' && byte != b'\\' && byte >= 0x20)
-            {
-                self.pos += 1;
-            }
+            let rest = self.text.get(start..).unwrap_or_default();
+            self.pos += rest
+                .iter()
+                .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+                .unwrap_or(rest.len());
             if self.keep {
-                out.push_str(&self.slice(start));
+                out.push_str(self.slice(start));
             }
             match self.next() {
                 Some(b'"') => return Ok(out),

@@ -2,8 +2,7 @@
 //! `Option` field may be absent or null, any other field must be there unless the
 //! reader supplies a default, and keys nobody asks for are ignored.
 
-use super::{parse, Json, ParseError};
-use std::collections::BTreeMap;
+use super::{parse, Json, Members, ParseError};
 use std::fmt;
 
 /// Why a value is not what a reader wanted, and where in it (`window[2].role`).
@@ -169,14 +168,14 @@ impl<T: FromJson> FromJson for Vec<T> {
     }
 }
 
-impl<T: FromJson> FromJson for BTreeMap<String, T> {
+impl<T: FromJson> FromJson for Members<T> {
     fn from_json(value: Json) -> Result<Self, JsonError> {
-        let mut out = BTreeMap::new();
+        let mut out = Vec::new();
         for (key, value) in Fields::of(value, "an object")?.0 {
             let value = T::from_json(value).map_err(|e| e.within(&key))?;
-            out.insert(key, value);
+            out.push((key, value));
         }
-        Ok(out)
+        Ok(Self(out))
     }
 }
 

@@ -78,21 +78,30 @@ impl std::fmt::Display for Json {
 
 fn string(text: &str, out: &mut String) {
     out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            c if c < ' ' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
+    // Runs of bytes that need no escape are copied whole; every escaped byte is ASCII,
+    // so the runs end on char boundaries.
+    let mut start = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let escaped = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            0x0c => "\\f",
+            b'\r' => "\\r",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(text.get(start..i).unwrap_or_default());
+        if escaped.is_empty() {
+            let _ = write!(out, "\\u{byte:04x}");
+        } else {
+            out.push_str(escaped);
         }
+        start = i + 1;
     }
+    out.push_str(text.get(start..).unwrap_or_default());
     out.push('"');
 }
 
@@ -227,9 +236,14 @@ impl<T: ToJson> ToJson for std::collections::VecDeque<T> {
     }
 }
 
-impl<T: ToJson> ToJson for std::collections::BTreeMap<String, T> {
+impl<T: ToJson> ToJson for super::Members<T> {
     fn to_json(&self) -> Json {
-        Json::Object(self.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+        Json::Object(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect(),
+        )
     }
 }
 
