@@ -30,6 +30,7 @@ impl JsonError {
     }
 
     /// The same problem, one step further out: `key` then the path so far.
+    #[inline(never)]
     fn within(mut self, step: &str) -> Self {
         let path = &mut self.0.path;
         if !(path.starts_with('[') || path.is_empty()) {
@@ -39,6 +40,7 @@ impl JsonError {
         self
     }
 
+    #[inline(never)]
     fn within_index(self, index: usize) -> Self {
         self.within(&format!("[{index}]"))
     }
@@ -155,16 +157,24 @@ impl<T: FromJson> FromJson for Option<T> {
 
 impl<T: FromJson> FromJson for Vec<T> {
     fn from_json(value: Json) -> Result<Self, JsonError> {
-        match value {
-            Json::Array(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.into_iter().enumerate() {
-                    out.push(T::from_json(item).map_err(|e| e.within_index(i))?);
-                }
-                Ok(out)
+        let items = items(value)?;
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            match T::from_json(item) {
+                Ok(read) => out.push(read),
+                Err(error) => return Err(error.within_index(i)),
             }
-            other => Err(JsonError::expected("a list", &other)),
         }
+        Ok(out)
+    }
+}
+
+/// The items of a list (the part of reading one that is the same for every type).
+#[inline(never)]
+fn items(value: Json) -> Result<Vec<Json>, JsonError> {
+    match value {
+        Json::Array(items) => Ok(items),
+        other => Err(JsonError::expected("a list", &other)),
     }
 }
 
@@ -209,6 +219,7 @@ impl Fields {
         }
     }
 
+    #[inline(never)]
     fn remove(&mut self, key: &str) -> Option<Json> {
         let at = self.0.iter().position(|(k, _)| k == key)?;
         Some(self.0.swap_remove(at).1)

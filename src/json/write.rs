@@ -263,8 +263,14 @@ impl Object {
         Self::default()
     }
 
-    pub fn with<T: ToJson + ?Sized>(mut self, key: &str, value: &T) -> Self {
-        self.0.push((key.to_string(), value.to_json()));
+    pub fn with<T: ToJson + ?Sized>(self, key: &str, value: &T) -> Self {
+        self.field(key, value.to_json())
+    }
+
+    /// Adds a field already written (the one copy of this code: `with` is generic).
+    #[inline(never)]
+    pub fn field(mut self, key: &str, value: Json) -> Self {
+        self.0.push((key.to_string(), value));
         self
     }
 
