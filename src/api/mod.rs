@@ -16,12 +16,11 @@ pub mod views;
 use crate::catalog::CatalogError;
 use crate::chats::{ChatId, ChatStore, MessageId, NewChat, Role, StoreError};
 use crate::http::{self, ApiError, Request};
-use crate::json::{object, Json, Map};
+use crate::json::{object, Json, Map, Object};
 use crate::port::{Host, HttpRequest, HttpResponse};
 use crate::providers::{self, ProviderError};
 use crate::state::ActorState;
 use models::{catalog, check_settings, pick_model, read_settings, SETTING_KEYS};
-use views::put;
 pub use views::{chat_view, message_view, summary_view};
 
 /// Every (method, path) of the API; the page's files ([`assets`]) take GET too.
@@ -363,8 +362,10 @@ impl<H: Host> Api<'_, H> {
         };
         let page = self.store.list(before)?;
         let chats: Vec<Json> = page.chats.iter().map(summary_view).collect();
-        let mut view = object! { "chats": chats };
-        put(&mut view, "next", page.next.map(|n| n.to_string()).as_ref());
+        let view = Object::new()
+            .with("chats", &chats)
+            .some("next", &page.next.map(|n| n.to_string()))
+            .build();
         Ok(http::json(200, &view))
     }
 

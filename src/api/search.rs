@@ -1,10 +1,9 @@
 //! `GET /api/search`: the query and cursor checked, the scan run, the results as JSON.
 
-use super::views::put;
 use crate::chats::search::{self, Cursor, Found, Hit, Query, BUDGET};
 use crate::chats::{ChatStore, StoreError};
 use crate::http::{self, ApiError, Request};
-use crate::json::{object, Json};
+use crate::json::{object, Json, Object};
 use crate::port::{Host, HttpResponse};
 
 /// Longest search text, in characters, after trimming.
@@ -67,26 +66,25 @@ pub fn answer<H: Host>(
         host.log(&format!("chat: search skipped {chat}: {problem}"));
     }
     let results: Vec<Json> = outcome.results.iter().map(found_view).collect();
-    let mut view = object! {
-        "results": results,
-        "scanned_chats": outcome.scanned_chats,
-        "scanned_messages": outcome.scanned_messages,
-    };
-    put(&mut view, "next", outcome.next.as_ref().map(Cursor::encode));
+    let view = Object::new()
+        .with("results", &results)
+        .with("scanned_chats", &outcome.scanned_chats)
+        .with("scanned_messages", &outcome.scanned_messages)
+        .some("next", &outcome.next.as_ref().map(Cursor::encode))
+        .build();
     Ok(http::json(200, &view))
 }
 
 fn found_view(found: &Found) -> Json {
     let matches: Vec<Json> = found.matches.iter().map(hit_view).collect();
-    let mut view = object! {
-        "chat": found.chat,
-        "title": found.title,
-        "created_at": found.created_at,
-        "title_match": found.title_match,
-        "matches": matches,
-    };
-    put(&mut view, "continued", found.continued.then_some(true));
-    view
+    Object::new()
+        .with("chat", &found.chat)
+        .with("title", &found.title)
+        .with("created_at", &found.created_at)
+        .with("title_match", &found.title_match)
+        .with("matches", &matches)
+        .unless(!found.continued, "continued", &true)
+        .build()
 }
 
 fn hit_view(hit: &Hit) -> Json {

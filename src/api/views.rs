@@ -6,33 +6,23 @@ use crate::catalog::NanoUsd;
 use crate::chats::list::Summary;
 use crate::chats::{Chat, Message, MessageId, Spent, Usage};
 use crate::generation::{Finished, Running};
-use crate::json::{object, Json, ToJson};
-
-/// Adds `value` under `key` unless it is absent: views carry no nulls.
-pub(crate) fn put<T: ToJson>(view: &mut Json, key: &str, value: Option<T>) {
-    if let Some(value) = value {
-        view.insert(key, value.to_json());
-    }
-}
+use crate::json::{object, Json, Object, ToJson};
 
 pub fn chat_view(chat: &Chat) -> Json {
-    let mut view = object! {
-        "id": chat.id,
-        "title": chat.title,
-        "created_at": chat.created_at,
-        "updated_at": chat.updated_at,
-        "message_count": chat.message_count,
-        "provider": chat.provider,
-        "model": chat.model,
-        "settings": settings_view(&chat.settings),
-        "usage": spent_view(&chat.spent),
-    };
-    put(&mut view, "head", chat.head.as_ref());
-    put(&mut view, "forked_from", chat.lineage.first());
-    if !chat.tree.is_empty() {
-        put(&mut view, "tree", Some(&chat.tree));
-    }
-    view
+    Object::new()
+        .with("id", &chat.id)
+        .with("title", &chat.title)
+        .with("created_at", &chat.created_at)
+        .with("updated_at", &chat.updated_at)
+        .with("message_count", &chat.message_count)
+        .with("provider", &chat.provider)
+        .with("model", &chat.model)
+        .field("settings", settings_view(&chat.settings))
+        .field("usage", spent_view(&chat.spent))
+        .some("head", &chat.head)
+        .some("forked_from", &chat.lineage.first())
+        .unless(chat.tree.is_empty(), "tree", &chat.tree)
+        .build()
 }
 
 /// Dollars from billionths, for JSON (exact sums stay in the store).
@@ -41,28 +31,22 @@ fn usd(nanos: NanoUsd) -> f64 {
 }
 
 fn usage_view(usage: &Usage) -> Json {
-    let mut view = object! {
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-    };
-    put(&mut view, "cost_usd", usage.cost.map(usd));
-    view
+    Object::new()
+        .with("input_tokens", &usage.input_tokens)
+        .with("output_tokens", &usage.output_tokens)
+        .some("cost_usd", &usage.cost.map(usd))
+        .build()
 }
 
 /// A chat's totals over every reply; `cost_usd` covers the priced ones, and
 /// `unpriced_replies` says how many had no known price.
 fn spent_view(spent: &Spent) -> Json {
-    let mut view = object! {
-        "input_tokens": spent.input_tokens,
-        "output_tokens": spent.output_tokens,
-        "cost_usd": usd(spent.cost),
-    };
-    put(
-        &mut view,
-        "unpriced_replies",
-        (spent.unpriced > 0).then_some(spent.unpriced),
-    );
-    view
+    Object::new()
+        .with("input_tokens", &spent.input_tokens)
+        .with("output_tokens", &spent.output_tokens)
+        .with("cost_usd", &usd(spent.cost))
+        .unless(spent.unpriced == 0, "unpriced_replies", &spent.unpriced)
+        .build()
 }
 
 pub fn summary_view(chat: &Summary) -> Json {
@@ -76,42 +60,33 @@ pub fn summary_view(chat: &Summary) -> Json {
 }
 
 pub fn message_view(id: &MessageId, message: &Message) -> Json {
-    let mut view = object! {
-        "id": id,
-        "role": message.role,
-        "content": message.content,
-        "created_at": message.created_at,
-    };
-    put(&mut view, "parent", message.parent.as_ref());
-    put(&mut view, "provider", message.provider.as_ref());
-    put(&mut view, "model", message.model.as_ref());
-    put(&mut view, "usage", message.usage.as_ref().map(usage_view));
-    put(
-        &mut view,
-        "omitted",
-        (message.omitted > 0).then_some(message.omitted),
-    );
-    view
+    Object::new()
+        .with("id", id)
+        .with("role", &message.role)
+        .with("content", &message.content)
+        .with("created_at", &message.created_at)
+        .some("parent", &message.parent)
+        .some("provider", &message.provider)
+        .some("model", &message.model)
+        .some("usage", &message.usage.as_ref().map(usage_view))
+        .unless(message.omitted == 0, "omitted", &message.omitted)
+        .build()
 }
 
 pub fn running_view(running: &Running) -> Json {
-    let mut view = object! {
-        "id": running.id,
-        "chat": running.chat,
-        "status": "running",
-        "provider": running.provider,
-        "model": running.model,
-        "started_at": running.started_at,
-        "deadline": running.deadline,
-    };
-    put(
-        &mut view,
-        "omitted",
-        (running.omitted > 0).then_some(running.omitted),
-    );
-    view
+    Object::new()
+        .with("id", &running.id)
+        .with("chat", &running.chat)
+        .with("status", "running")
+        .with("provider", &running.provider)
+        .with("model", &running.model)
+        .with("started_at", &running.started_at)
+        .with("deadline", &running.deadline)
+        .unless(running.omitted == 0, "omitted", &running.omitted)
+        .build()
 }
 
+/// The generation's fields, then its outcome's (`status` and what goes with it).
 pub fn finished_view(finished: &Finished) -> Json {
     let mut view = object! {
         "id": finished.id,

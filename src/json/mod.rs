@@ -53,7 +53,7 @@ impl Json {
     /// The value of a key of an object (`None` for other values).
     pub fn get(&self, key: &str) -> Option<&Json> {
         match self {
-            Json::Object(pairs) => pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            Json::Object(pairs) => find(pairs, key),
             _ => None,
         }
     }
@@ -61,13 +61,6 @@ impl Json {
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Json::String(text) => Some(text),
-            _ => None,
-        }
-    }
-
-    pub fn as_bool(&self) -> Option<bool> {
-        match self {
-            Json::Bool(b) => Some(*b),
             _ => None,
         }
     }
@@ -107,15 +100,42 @@ impl Json {
     }
 }
 
-/// A map read from and written as a JSON object: its members in order (the parser
-/// refuses a repeated key), looked up by a scan. Small maps only; a `BTreeMap` would
-/// cost several kilobytes of code per value type.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+fn find<'a, T>(pairs: &'a [(String, T)], key: &str) -> Option<&'a T> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// A map read from and written as a JSON object: its members (the parser refuses a
+/// repeated key), looked up by a scan. Small maps only; a `BTreeMap` would cost several
+/// kilobytes of code per value type.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Members<T>(pub Vec<(String, T)>);
+
+impl<T> Default for Members<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+/// An object's keys and values as they were parsed (a request's body).
+pub type Map = Members<Json>;
 
 impl<T> Members<T> {
     pub fn get(&self, key: &str) -> Option<&T> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        find(&self.0, key)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Takes a member out (the others may change places).
+    pub fn remove(&mut self, key: &str) -> Option<T> {
+        let at = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.swap_remove(at).1)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -123,34 +143,13 @@ impl<T> Members<T> {
     }
 }
 
-/// The keys and values of an object, looked up by key (a request's body).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Map(Vec<(String, Json)>);
-
 impl Map {
-    /// The pairs of `value` if it is an object.
+    /// The members of `value` if it is an object.
     pub fn of(value: Json) -> Option<Self> {
         match value {
             Json::Object(pairs) => Some(Self(pairs)),
             _ => None,
         }
-    }
-
-    pub fn get(&self, key: &str) -> Option<&Json> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
-    pub fn remove(&mut self, key: &str) -> Option<Json> {
-        let at = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.remove(at).1)
-    }
-
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
-        self.0.iter().map(|(k, _)| k)
     }
 }
 

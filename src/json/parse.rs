@@ -38,13 +38,13 @@ impl std::error::Error for ParseError {}
 
 /// Parses one JSON value (UTF-8, whitespace around it allowed).
 pub fn parse(bytes: &[u8]) -> Result<Json, ParseError> {
-    Parser::new(bytes, true).whole()
+    whole(bytes, true)
 }
 
 /// Whether the bytes are one whole JSON value, and if not why; builds nothing (nor
 /// looks at keys: a repeated one is still a whole value).
 pub fn check(bytes: &[u8]) -> Result<(), ParseError> {
-    Parser::new(bytes, false).whole().map(drop)
+    whole(bytes, false).map(drop)
 }
 
 /// Whether the bytes are one whole JSON value ([`check`]).
@@ -52,11 +52,38 @@ pub fn is_whole(bytes: &[u8]) -> bool {
     check(bytes).is_ok()
 }
 
+/// The text is checked to be UTF-8 once, first; the parser then slices the runs
+/// between ASCII delimiters out of it without checking them again.
+fn whole(bytes: &[u8], keep: bool) -> Parsed<Json> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        // A byte is there (the text did not end): never an end-of-input error.
+        Err(error) => return Err(error_at(bytes, error.valid_up_to(), "invalid UTF-8", false)),
+    };
+    let mut parser = Parser { text, pos: 0, keep };
+    let value = parser.value(0)?;
+    parser.space();
+    match parser.peek() {
+        None => Ok(value),
+        Some(_) => Err(parser.fail("trailing characters")),
+    }
+}
+
+/// An error at byte `pos` of `bytes`, with its line and column.
+fn error_at(bytes: &[u8], pos: usize, problem: &'static str, eof: bool) -> ParseError {
+    let before = bytes.get(..pos).unwrap_or(bytes);
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    ParseError {
+        problem,
+        line,
+        column,
+        eof,
+    }
+}
+
 struct Parser<'a> {
-    text: &'a [u8],
-    /// The same text as a `str` once it is known to be UTF-8 (empty before), so that
-    /// the runs between ASCII delimiters are sliced out without checking them again.
-    src: &'a str,
+    text: &'a str,
     pos: usize,
     /// False when only checking: strings, lists and objects are read, not kept.
     keep: bool,
@@ -65,41 +92,8 @@ struct Parser<'a> {
 type Parsed<T> = Result<T, ParseError>;
 
 impl<'a> Parser<'a> {
-    fn new(text: &'a [u8], keep: bool) -> Self {
-        Self {
-            text,
-            src: "",
-            pos: 0,
-            keep,
-        }
-    }
-
-    fn whole(mut self) -> Parsed<Json> {
-        match std::str::from_utf8(self.text) {
-            Ok(src) => self.src = src,
-            Err(error) => {
-                self.pos = error.valid_up_to();
-                return Err(self.fail("invalid UTF-8"));
-            }
-        }
-        let value = self.value(0)?;
-        self.space();
-        match self.peek() {
-            None => Ok(value),
-            Some(_) => Err(self.fail("trailing characters")),
-        }
-    }
-
     fn error(&self, problem: &'static str, eof: bool) -> ParseError {
-        let before = self.text.get(..self.pos).unwrap_or(self.text);
-        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
-        ParseError {
-            problem,
-            line,
-            column,
-            eof,
-        }
+        error_at(self.text.as_bytes(), self.pos, problem, eof)
     }
 
     /// An error at the current byte, or "EOF" if the text ended.
@@ -111,7 +105,7 @@ impl<'a> Parser<'a> {
     }
 
     fn peek(&self) -> Option<u8> {
-        self.text.get(self.pos).copied()
+        self.text.as_bytes().get(self.pos).copied()
     }
 
     fn next(&mut self) -> Option<u8> {
@@ -211,7 +205,7 @@ impl<'a> Parser<'a> {
 
     /// The text from `start` to here (both at ASCII bytes, so on char boundaries).
     fn slice(&self, start: usize) -> &'a str {
-        self.src.get(start..self.pos).unwrap_or_default()
+        self.text.get(start..self.pos).unwrap_or_default()
     }
 
     fn string(&mut self) -> Parsed<String> {
@@ -219,7 +213,7 @@ impl<'a> Parser<'a> {
         let mut out = String::new();
         loop {
             let start = self.pos;
-            let rest = self.text.get(start..).unwrap_or_default();
+            let rest = self.text.as_bytes().get(start..).unwrap_or_default();
             self.pos += rest
                 .iter()
                 .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)

@@ -2,7 +2,7 @@
 //! `Option` field may be absent or null, any other field must be there unless the
 //! reader supplies a default, and keys nobody asks for are ignored.
 
-use super::{parse, Json, Members, ParseError};
+use super::{parse, Json, Map, Members, ParseError};
 use std::fmt;
 
 /// Why a value is not what a reader wanted, and where in it (`window[2].role`).
@@ -181,7 +181,7 @@ fn items(value: Json) -> Result<Vec<Json>, JsonError> {
 impl<T: FromJson> FromJson for Members<T> {
     fn from_json(value: Json) -> Result<Self, JsonError> {
         let mut out = Vec::new();
-        for (key, value) in Fields::of(value, "an object")?.0 {
+        for (key, value) in Fields::of(value, "an object")?.0 .0 {
             let value = T::from_json(value).map_err(|e| e.within(&key))?;
             out.push((key, value));
         }
@@ -208,21 +208,20 @@ impl<A: FromJson, B: FromJson> FromJson for (A, B) {
 }
 
 /// The fields of an object, taken one by one by name.
-pub struct Fields(Vec<(String, Json)>);
+pub struct Fields(Map);
 
 impl Fields {
     /// The fields of `value`, which must be an object (`what` names it in the error).
     pub fn of(value: Json, what: &str) -> Result<Self, JsonError> {
         match value {
-            Json::Object(pairs) => Ok(Self(pairs)),
+            Json::Object(pairs) => Ok(Self(Members(pairs))),
             other => Err(JsonError::expected(what, &other)),
         }
     }
 
     #[inline(never)]
     fn remove(&mut self, key: &str) -> Option<Json> {
-        let at = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.swap_remove(at).1)
+        self.0.remove(key)
     }
 
     /// A field; absent is an error unless the type has a value for it (an `Option`).
@@ -236,8 +235,8 @@ impl Fields {
     /// Refuses the fields not taken yet unless `known` names them (serde's
     /// `deny_unknown_fields`); call it before taking any.
     pub fn only(&self, known: &[&str]) -> Result<(), JsonError> {
-        match self.0.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-            Some((key, _)) => {
+        match self.0.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(key) => {
                 let names: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
                 Err(JsonError::new(format!(
                     "unknown field `{key}`, expected one of {}",

@@ -3,7 +3,7 @@
 
 use super::{excerpt, ProviderError, Turn};
 use crate::chats::Role;
-use crate::json::{Fields, FromJson, Json, JsonError};
+use crate::json::{Fields, FromJson, Json, JsonError, Map};
 use crate::port::{HttpRequest, HttpResponse};
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -152,7 +152,8 @@ impl WireError {
     pub(crate) fn read(body: &[u8]) -> Self {
         let error = crate::json::parse(body)
             .ok()
-            .and_then(|reply| reply.get("error").cloned());
+            .and_then(Map::of)
+            .and_then(|mut reply| reply.remove("error"));
         let read = match error {
             Some(Json::String(message)) => Some(Self {
                 message,
