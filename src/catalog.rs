@@ -5,6 +5,7 @@
 use thiserror::Error;
 
 mod read;
+pub mod toml;
 
 const CATALOG_TOML: &str = include_str!("../assets/models.toml");
 
@@ -479,9 +480,13 @@ models = [
             let error = said(overlay);
             assert!(says.iter().all(|s| error.contains(s)), "{error}");
         }
-        // A syntax error is toml's own, on one line.
+        // A syntax error says where, on one line.
         let error = said("default_provider = \"openai\n");
-        assert!(error.contains("line 1") && !error.contains('\n'), "{error}");
+        assert!(
+            error.contains("line 1, column 20: this string is not closed on its line")
+                && !error.contains('\n'),
+            "{error}"
+        );
     }
 
     #[test]

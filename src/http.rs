@@ -383,7 +383,7 @@ pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
             let coding = parts.next().unwrap_or_default();
             let refused = parts.any(|p| {
                 p.strip_prefix("q=")
-                    .is_some_and(|q| q.parse::<f32>().map_or(true, |q| q <= 0.0))
+                    .is_some_and(|q| q.parse::<f64>().map_or(true, |q| q <= 0.0))
             });
             (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
         })

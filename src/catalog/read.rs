@@ -1,13 +1,8 @@
-//! Reads a catalog's TOML into its types: toml's own parser gives the document with the
-//! place of every key and value, and this module checks keys and types itself, so a
-//! mistake is told in TOML's words with its line, and serde's TOML glue (76 KB of
-//! the component, instantiated per type) is not linked in.
+//! Reads a catalog's TOML into its types: `toml.rs` gives the document with the place of
+//! every key and value, and this module checks keys and types, so a mistake is told in
+//! TOML's words with its line.
 
-use std::ops::Range;
-
-use toml::de::{DeTable, DeValue};
-use toml::Spanned;
-
+use super::toml::{self, Item, Value};
 use super::{Catalog, ModelEntry, Overlay, ProviderEntry, ProviderOverlay};
 
 /// What went wrong, with where when it is known.
@@ -20,9 +15,9 @@ struct Source<'t> {
 }
 
 impl Source<'_> {
-    /// "line 4, column 27: …" for the byte offset a span starts at.
-    fn at(&self, span: &Range<usize>, message: impl std::fmt::Display) -> ReadError {
-        let before = self.text.get(..span.start).unwrap_or(self.text);
+    /// "line 4, column 27: …" for a byte offset.
+    fn at(&self, at: usize, message: impl std::fmt::Display) -> ReadError {
+        let before = self.text.get(..at).unwrap_or(self.text);
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
         format!("line {line}, column {column}: {message}")
@@ -30,36 +25,37 @@ impl Source<'_> {
 }
 
 /// One TOML table read as one of our types: `keys` are all it may hold.
-struct Table<'t, 'i> {
+struct Table<'t> {
     source: Source<'t>,
-    table: &'t DeTable<'i>,
-    span: Range<usize>,
+    table: &'t toml::Table,
+    at: usize,
     /// "a provider", "a model": how errors name it.
     what: &'static str,
 }
 
-impl<'t, 'i> Table<'t, 'i> {
+impl<'t> Table<'t> {
     fn new(
         source: Source<'t>,
-        value: &'t Spanned<DeValue<'i>>,
+        item: &'t Item,
         what: &'static str,
         keys: &[&str],
     ) -> Result<Self, ReadError> {
-        let DeValue::Table(table) = value.get_ref() else {
+        let Value::Table(table) = &item.value else {
             return Err(source.at(
-                &value.span(),
-                format!("{}, expected {what} (a table)", described(value.get_ref())),
+                item.at,
+                format!("{}, expected {what} (a table)", described(&item.value)),
             ));
         };
         if let Some(unknown) = table
-            .keys()
-            .find(|key| !keys.contains(&key.get_ref().as_ref()))
+            .entries()
+            .iter()
+            .find(|entry| !keys.contains(&entry.key.as_str()))
         {
             return Err(source.at(
-                &unknown.span(),
+                unknown.at,
                 format!(
                     "unknown key `{}` in {what}, which takes {}",
-                    unknown.get_ref(),
+                    unknown.key,
                     keys.join(", ")
                 ),
             ));
@@ -67,16 +63,13 @@ impl<'t, 'i> Table<'t, 'i> {
         Ok(Self {
             source,
             table,
-            span: value.span(),
+            at: item.at,
             what,
         })
     }
 
-    fn get(&self, key: &str) -> Option<&'t Spanned<DeValue<'i>>> {
-        self.table
-            .iter()
-            .find(|(name, _)| name.get_ref() == key)
-            .map(|(_, value)| value)
+    fn get(&self, key: &str) -> Option<&'t Item> {
+        self.table.get(key)
     }
 
     /// A key the table must have, read by `read` (`Table::string`, `Table::boolean`).
@@ -91,17 +84,14 @@ impl<'t, 'i> Table<'t, 'i> {
     fn required<T>(&self, key: &str, value: Option<T>) -> Result<T, ReadError> {
         value.ok_or_else(|| {
             self.source
-                .at(&self.span, format!("{} needs `{key}`", self.what))
+                .at(self.at, format!("{} needs `{key}`", self.what))
         })
     }
 
-    fn wrong(&self, key: &str, value: &Spanned<DeValue<'_>>, expected: &str) -> ReadError {
+    fn wrong(&self, key: &str, item: &Item, expected: &str) -> ReadError {
         self.source.at(
-            &value.span(),
-            format!(
-                "`{key}` is {}, expected {expected}",
-                described(value.get_ref())
-            ),
+            item.at,
+            format!("`{key}` is {}, expected {expected}", described(&item.value)),
         )
     }
 
@@ -110,31 +100,32 @@ impl<'t, 'i> Table<'t, 'i> {
         &self,
         key: &str,
         expected: &str,
-        read: impl Fn(&DeValue<'i>) -> Option<T>,
+        read: impl Fn(&Value) -> Option<T>,
     ) -> Result<Option<T>, ReadError> {
         self.get(key)
-            .map(|value| read(value.get_ref()).ok_or_else(|| self.wrong(key, value, expected)))
+            .map(|item| read(&item.value).ok_or_else(|| self.wrong(key, item, expected)))
             .transpose()
     }
 
     fn string(&self, key: &str) -> Result<Option<String>, ReadError> {
         self.scalar(key, "a string", |value| match value {
-            DeValue::String(text) => Some(text.to_string()),
+            Value::String(text) => Some(text.clone()),
             _ => None,
         })
     }
 
     fn boolean(&self, key: &str) -> Result<Option<bool>, ReadError> {
-        self.scalar(key, "true or false", DeValue::as_bool)
+        self.scalar(key, "true or false", |value| match value {
+            Value::Boolean(flag) => Some(*flag),
+            _ => None,
+        })
     }
 
     /// A number, whole or not (`input_price = 3` is 3.0).
     fn number(&self, key: &str) -> Result<Option<f64>, ReadError> {
         self.scalar(key, "a number", |value| match value {
-            DeValue::Float(float) => float.as_str().parse::<f64>().ok(),
-            DeValue::Integer(whole) => i64::from_str_radix(whole.as_str(), whole.radix())
-                .ok()
-                .map(|whole| whole as f64),
+            Value::Float(float) => Some(*float),
+            Value::Integer(whole) => Some(*whole as f64),
             _ => None,
         })
     }
@@ -142,14 +133,14 @@ impl<'t, 'i> Table<'t, 'i> {
     /// A whole number, 0 or more, that fits `T`.
     fn count<T: TryFrom<u64>>(&self, key: &str) -> Result<Option<T>, ReadError> {
         self.get(key)
-            .map(|value| {
-                let DeValue::Integer(whole) = value.get_ref() else {
-                    return Err(self.wrong(key, value, "a whole number, 0 or more"));
+            .map(|item| {
+                let Value::Integer(whole) = item.value else {
+                    return Err(self.wrong(key, item, "a whole number, 0 or more"));
                 };
-                match u64::from_str_radix(whole.as_str(), whole.radix()) {
+                match u64::try_from(whole) {
                     Ok(count) => T::try_from(count)
-                        .map_err(|_| self.wrong(key, value, "a smaller whole number")),
-                    Err(_) => Err(self.wrong(key, value, "a whole number, 0 or more")),
+                        .map_err(|_| self.wrong(key, item, "a smaller whole number")),
+                    Err(_) => Err(self.wrong(key, item, "a whole number, 0 or more")),
                 }
             })
             .transpose()
@@ -159,38 +150,34 @@ impl<'t, 'i> Table<'t, 'i> {
     fn list<T>(
         &self,
         key: &str,
-        read: impl Fn(&Spanned<DeValue<'i>>) -> Result<T, ReadError>,
+        read: impl Fn(&Item) -> Result<T, ReadError>,
     ) -> Result<Option<Vec<T>>, ReadError> {
         self.get(key)
-            .map(|value| match value.get_ref() {
-                DeValue::Array(items) => items.iter().map(&read).collect(),
-                _ => Err(self.wrong(key, value, "a list")),
+            .map(|item| match &item.value {
+                Value::Array(items) => items.iter().map(&read).collect(),
+                _ => Err(self.wrong(key, item, "a list")),
             })
             .transpose()
     }
 }
 
 /// How a message names a value it did not expect.
-fn described(value: &DeValue<'_>) -> String {
+fn described(value: &Value) -> String {
     match value {
-        DeValue::String(text) => format!("string {:?}", text.as_ref()),
-        DeValue::Integer(whole) => format!("integer {whole}"),
-        DeValue::Float(float) => format!("float {float}"),
-        DeValue::Boolean(flag) => format!("boolean {flag}"),
-        DeValue::Datetime(_) => "a date-time".to_string(),
-        DeValue::Array(_) => "a list".to_string(),
-        DeValue::Table(_) => "a table".to_string(),
+        Value::String(text) => format!("string {text:?}"),
+        Value::Integer(whole) => format!("integer {whole}"),
+        Value::Float(float) => format!("float {float:?}"),
+        Value::Boolean(flag) => format!("boolean {flag}"),
+        Value::Array(_) => "a list".to_string(),
+        Value::Table(_) => "a table".to_string(),
     }
 }
 
-/// The whole document as a table, or toml's own syntax error (on one line).
-fn document(text: &str) -> Result<Spanned<DeValue<'_>>, ReadError> {
-    DeTable::parse(text)
-        .map(|table| {
-            let span = table.span();
-            Spanned::new(span, DeValue::Table(table.into_inner()))
-        })
-        .map_err(|error| one_line(&error.to_string()))
+/// The whole document as a table, or its first syntax error with its line.
+fn document(source: Source<'_>) -> Result<Item, ReadError> {
+    toml::parse(source.text)
+        .map(Item::root)
+        .map_err(|error| source.at(error.at, error.message))
 }
 
 const MODEL_KEYS: &[&str] = &[
@@ -202,7 +189,7 @@ const MODEL_KEYS: &[&str] = &[
     "output_price",
 ];
 
-fn model(source: Source<'_>, value: &Spanned<DeValue<'_>>) -> Result<ModelEntry, ReadError> {
+fn model(source: Source<'_>, value: &Item) -> Result<ModelEntry, ReadError> {
     let table = Table::new(source, value, "a model", MODEL_KEYS)?;
     Ok(ModelEntry {
         id: table.need("id", Table::string)?,
@@ -216,7 +203,7 @@ fn model(source: Source<'_>, value: &Spanned<DeValue<'_>>) -> Result<ModelEntry,
 
 const PROVIDER_KEYS: &[&str] = &["id", "name", "open_model_list", "max_temperature", "models"];
 
-fn provider(source: Source<'_>, value: &Spanned<DeValue<'_>>) -> Result<ProviderEntry, ReadError> {
+fn provider(source: Source<'_>, value: &Item) -> Result<ProviderEntry, ReadError> {
     let table = Table::new(source, value, "a provider", PROVIDER_KEYS)?;
     Ok(ProviderEntry {
         id: table.need("id", Table::string)?,
@@ -229,10 +216,7 @@ fn provider(source: Source<'_>, value: &Spanned<DeValue<'_>>) -> Result<Provider
     })
 }
 
-fn provider_overlay(
-    source: Source<'_>,
-    value: &Spanned<DeValue<'_>>,
-) -> Result<ProviderOverlay, ReadError> {
+fn provider_overlay(source: Source<'_>, value: &Item) -> Result<ProviderOverlay, ReadError> {
     let table = Table::new(source, value, "a provider", PROVIDER_KEYS)?;
     Ok(ProviderOverlay {
         id: table.need("id", Table::string)?,
@@ -250,7 +234,7 @@ const TOP_KEYS: &[&str] = &["default_provider", "providers"];
 /// A whole catalog (`assets/models.toml`): every provider with all its fields.
 pub(super) fn catalog(text: &str) -> Result<Catalog, ReadError> {
     let source = Source { text };
-    let document = document(text)?;
+    let document = document(source)?;
     let table = Table::new(source, &document, "the catalog", TOP_KEYS)?;
     Ok(Catalog {
         default_provider: table.need("default_provider", Table::string)?,
@@ -264,7 +248,7 @@ pub(super) fn catalog(text: &str) -> Result<Catalog, ReadError> {
 /// The user's models file: every key but a provider's and a model's `id` may be left out.
 pub(super) fn overlay(text: &str) -> Result<Overlay, ReadError> {
     let source = Source { text };
-    let document = document(text)?;
+    let document = document(source)?;
     let table = Table::new(source, &document, "the models file", TOP_KEYS)?;
     Ok(Overlay {
         default_provider: table.string("default_provider")?,
@@ -272,13 +256,4 @@ pub(super) fn overlay(text: &str) -> Result<Overlay, ReadError> {
             .list("providers", |v| provider_overlay(source, v))?
             .unwrap_or_default(),
     })
-}
-
-/// toml's syntax errors span several lines (the line, a caret); the start shows one.
-fn one_line(text: &str) -> String {
-    text.split('\n')
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('|') && line != &"^")
-        .collect::<Vec<_>>()
-        .join("; ")
 }
