@@ -75,6 +75,7 @@ fn documents_read_as_toml_reads_them() {
         "arr = [\n  1, # one\n  2,\n  # nothing\n]\n",
         "t = {}\nu = { a = 1, b.c = \"x\", 'd' = [1] }",
         "t = {\n  a = 1, # comment\n  b = 2,\n}\n",
+        "t = { a\n= 1, b = # comment\n 2, c.d \r\n\n = 3 }\nu = [{ a\n = 1 }]",
         "models = [{ id = \"x\", name = \"X\" }, { id = \"y\", name = \"Y\" }]",
         // Numbers.
         "a = 0\nb = +17\nc = -17\nd = 1_000\ne = 0xDEAD_beef\nf = 0o755\ng = 0b1101",
@@ -176,6 +177,10 @@ fn mistakes_toml_refuses_are_refused() {
         "a = { b = 1 c = 2 }",
         "a = { b = 1, b = 2 }",
         "a = { b = 1",
+        "a = { b\n.c = 1 }",
+        "a = { b.\nc = 1 }",
+        "b \n= 1",
+        "b = \n1",
         "a = 1979-05-27",
         "a = 07:32:00",
         "a = 1979-05-27T07:32:00Z",
@@ -191,6 +196,36 @@ fn lists_and_tables_nest_only_so_deep() {
     assert!(refused(&deep).contains("nest too deeply"));
     let fine = format!("a = {}{}", "[".repeat(60), "]".repeat(60));
     assert!(parse(&fine).is_ok());
+    // Headers and dotted keys count too, with what nests below them.
+    let deep = format!("{}a = 1", "a.".repeat(100_000));
+    assert!(refused(&deep).contains("keys nest too deeply"));
+    let deep = format!("[{}a]", "a.".repeat(100_000));
+    assert!(refused(&deep).contains("tables nest too deeply"));
+    let deep = format!(
+        "[{}a]\n{}b = {}",
+        "a.".repeat(40),
+        "b.".repeat(20),
+        "[".repeat(3)
+    );
+    assert!(refused(&deep).contains("lists nest too deeply"));
+    // 41 tables by the header, 21 by the key, and two lists: 64 levels.
+    let fine = format!(
+        "[{}a]\n{}b = {}{}",
+        "a.".repeat(40),
+        "b.".repeat(20),
+        "[".repeat(2),
+        "]".repeat(2)
+    );
+    assert!(parse(&fine).is_ok());
+}
+
+#[test]
+fn a_table_holds_at_most_a_thousand_keys() {
+    let keys = |n: usize| (0..n).map(|i| format!("k{i} = {i}\n")).collect::<String>();
+    assert_eq!(parse(&keys(1_000)).unwrap().entries().len(), 1_000);
+    assert!(refused(&keys(1_001)).contains("at most 1000 keys"));
+    let dotted = format!("[t]\n{}", keys(1_001).replace("k", "a.k"));
+    assert!(refused(&dotted).contains("at most 1000 keys"));
 }
 
 fn refused(text: &str) -> String {
