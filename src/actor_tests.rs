@@ -290,6 +290,9 @@ fn browsers_get_the_page_files_gzipped_and_only_the_page_itself_plain() {
         ("/style.css", "assets/web/style.css"),
     ] {
         let accept = [("Accept-Encoding", "gzip, deflate, br, zstd")];
+        // A weight above 0 still takes gzip.
+        let weighed = h.with_headers("GET", path, &[("Accept-Encoding", "gzip;q=0.5")], None);
+        assert_eq!(weighed.header("content-encoding"), Some("gzip"), "{path}");
         let gz = h.with_headers("GET", path, &accept, None);
         assert_eq!(gz.header("content-encoding"), Some("gzip"), "{path}");
         assert_eq!(gz.header("vary"), Some("Accept-Encoding"));
@@ -304,7 +307,13 @@ fn browsers_get_the_page_files_gzipped_and_only_the_page_itself_plain() {
         assert_eq!((again.status, again.body.len()), (304, 0), "{path}");
     }
     // `curl http://127.0.0.1:8080/` gets the page itself plain, with its own tag.
-    for refusing in [None, Some("gzip;q=0"), Some("identity")] {
+    for refusing in [
+        None,
+        Some("gzip;q=0"),
+        Some("gzip; q=0.000, br"),
+        Some("gzip;q=x"),
+        Some("identity"),
+    ] {
         let headers: Vec<(&str, &str)> = refusing
             .map(|v| ("Accept-Encoding", v))
             .into_iter()

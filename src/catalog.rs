@@ -2,6 +2,7 @@
 //! user's additions and overrides from the init state (`"catalog"`, same format), so
 //! models and prices change without a rebuild.
 
+use crate::decimal::Decimal;
 use thiserror::Error;
 
 mod read;
@@ -22,11 +23,11 @@ pub struct ProviderEntry {
     /// Whether model ids outside `models` are accepted.
     pub open_model_list: bool,
     /// The highest temperature the provider takes (Anthropic: 1).
-    pub max_temperature: f64,
+    pub max_temperature: Decimal,
     pub models: Vec<ModelEntry>,
 }
 
-fn default_max_temperature() -> f64 {
+fn default_max_temperature() -> Decimal {
     crate::providers::MAX_TEMPERATURE
 }
 
@@ -39,9 +40,9 @@ pub struct ModelEntry {
     /// The longest reply it writes.
     pub max_output_tokens: Option<u32>,
     /// US dollars per million input tokens.
-    pub input_price: Option<f64>,
+    pub input_price: Option<Decimal>,
     /// US dollars per million output tokens.
-    pub output_price: Option<f64>,
+    pub output_price: Option<Decimal>,
 }
 
 /// What the user's catalog adds: providers to change (by id) and their models (by id).
@@ -56,7 +57,7 @@ struct ProviderOverlay {
     id: String,
     name: Option<String>,
     open_model_list: Option<bool>,
-    max_temperature: Option<f64>,
+    max_temperature: Option<Decimal>,
     models: Vec<ModelEntry>,
 }
 
@@ -103,6 +104,8 @@ pub type NanoUsd = u64;
 
 /// Longest model id accepted from a request.
 pub const MAX_MODEL_ID: usize = 200;
+/// The highest price a models file may give: a million dollars per million tokens.
+const MAX_PRICE: Decimal = Decimal::from_billionths(1_000_000 * 1_000_000_000);
 
 impl Catalog {
     pub fn builtin() -> Result<Self, CatalogError> {
@@ -174,10 +177,7 @@ impl Catalog {
                     crate::providers::KNOWN.join(", ")
                 ));
             }
-            let max_temperature = provider.max_temperature;
-            if !max_temperature.is_finite()
-                || !(0.0..=crate::providers::MAX_TEMPERATURE).contains(&max_temperature)
-            {
+            if provider.max_temperature > crate::providers::MAX_TEMPERATURE {
                 return Err(format!(
                     "provider {:?}: max_temperature must be from 0 to {}",
                     provider.id,
@@ -198,7 +198,7 @@ impl Catalog {
                     ("input_price", model.input_price),
                     ("output_price", model.output_price),
                 ] {
-                    if price.is_some_and(|p| !p.is_finite() || !(0.0..=1_000_000.0).contains(&p)) {
+                    if price.is_some_and(|p| p > MAX_PRICE) {
                         return Err(format!(
                             "{where_}: {name} must be US dollars per million tokens, from 0 to 1000000"
                         ));
@@ -277,10 +277,13 @@ impl ModelEntry {
     /// What a reply with this usage cost, if both prices are known.
     pub fn cost(&self, input_tokens: u64, output_tokens: u64) -> Option<NanoUsd> {
         let (input, output) = (self.input_price?, self.output_price?);
-        // $ per million tokens × 1e9 nano-dollars per $ ÷ 1e6 tokens = × 1000 per token.
-        let nanos =
-            (input_tokens as f64) * input * 1000.0 + (output_tokens as f64) * output * 1000.0;
-        (nanos.is_finite() && nanos >= 0.0).then(|| nanos.round() as NanoUsd)
+        // Prices are billionths of a dollar per million tokens: the cost in billionths
+        // is tokens × price ÷ 1e6, to the nearest.
+        let part = |tokens: u64, price: Decimal| {
+            u128::from(tokens).checked_mul(u128::from(price.billionths()))
+        };
+        let per_million = part(input_tokens, input)?.checked_add(part(output_tokens, output)?)?;
+        NanoUsd::try_from(per_million.checked_add(500_000)? / 1_000_000).ok()
     }
 }
 
@@ -336,8 +339,14 @@ models = []"#;
                 .iter()
                 .any(|m| m.context_window.is_some() && m.cost(1, 1).is_some()));
         }
-        assert_eq!(catalog.provider("anthropic").unwrap().max_temperature, 1.0);
-        assert_eq!(catalog.provider("gemini").unwrap().max_temperature, 2.0);
+        assert_eq!(
+            catalog.provider("anthropic").unwrap().max_temperature,
+            crate::decimal::dec("1.0")
+        );
+        assert_eq!(
+            catalog.provider("gemini").unwrap().max_temperature,
+            crate::decimal::dec("2.0")
+        );
     }
 
     #[test]
@@ -346,6 +355,18 @@ models = []"#;
         let sonnet = catalog.model("anthropic", "claude-sonnet-4-5").unwrap();
         // 1,000 in at $3/M + 500 out at $15/M = $0.003 + $0.0075.
         assert_eq!(sonnet.cost(1000, 500), Some(10_500_000));
+        // $0.15/M and $0.60/M, a float's 0.15 being no problem: one token each is
+        // 150 + 600 billionths; a third of a billionth rounds to nothing.
+        let mini = catalog.model("openai", "gpt-4o-mini").unwrap();
+        assert_eq!(mini.cost(1, 1), Some(750));
+        let cheap = ModelEntry {
+            input_price: Some(crate::decimal::dec("0.000333333")),
+            ..mini.clone()
+        };
+        assert_eq!(cheap.cost(1, 0), Some(0));
+        assert_eq!(cheap.cost(3_000, 0), Some(1_000));
+        // Past what a u64 of billionths holds: no cost rather than a wrong one.
+        assert_eq!(sonnet.cost(u64::MAX, u64::MAX), None);
         let llama = catalog
             .model("openrouter", "meta-llama/llama-3.3-70b-instruct")
             .unwrap();
@@ -372,8 +393,12 @@ models = [
         assert_eq!(llama.cost(10, 10), None);
         let mini = catalog.model("openai", "gpt-4o-mini").unwrap();
         assert_eq!(mini.name, "GPT-4o mini (our price)");
-        assert_eq!(mini.input_price, Some(0.1));
-        assert_eq!(mini.output_price, Some(0.6), "unchanged fields are kept");
+        assert_eq!(mini.input_price, Some(crate::decimal::dec("0.1")));
+        assert_eq!(
+            mini.output_price,
+            Some(crate::decimal::dec("0.6")),
+            "unchanged fields are kept"
+        );
         assert_eq!(mini.context_window, Some(128_000));
         // Everything else is the built-in catalog.
         assert_eq!(
@@ -433,7 +458,20 @@ models = [
         let error = Catalog::with_overlay(Some(negative))
             .unwrap_err()
             .to_string();
-        assert!(error.contains("output_price must be"), "{error}");
+        assert!(
+            error.contains(
+                "line 3, column 50: `output_price` is float -1.0, expected a number, 0 or more"
+            ),
+            "{error}"
+        );
+        let dear = "[[providers]]\nid = \"openai\"\nmodels = [{ id = \"x\", name = \"X\", output_price = 1_000_000.000000001 }]\n";
+        let error = Catalog::with_overlay(Some(dear)).unwrap_err().to_string();
+        assert!(
+            error.contains("output_price must be US dollars per million tokens, from 0 to 1000000"),
+            "{error}"
+        );
+        let most = "[[providers]]\nid = \"openai\"\nmodels = [{ id = \"x\", name = \"X\", output_price = 1e6 }]\n";
+        assert!(Catalog::with_overlay(Some(most)).is_ok());
 
         let default = "default_provider = \"gemini\"\n";
         assert_eq!(

@@ -447,7 +447,7 @@ fn state_jobs_and_reports_keep_their_json() {
         ],
         settings: Settings {
             system: Some("sys".into()),
-            temperature: Some(0.25),
+            temperature: Some(crate::decimal::dec("0.25")),
             max_tokens: Some(9),
         },
     };

@@ -382,8 +382,10 @@ pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
             let mut parts = item.split(';').map(str::trim);
             let coding = parts.next().unwrap_or_default();
             let refused = parts.any(|p| {
-                p.strip_prefix("q=")
-                    .is_some_and(|q| q.parse::<f64>().map_or(true, |q| q <= 0.0))
+                p.strip_prefix("q=").is_some_and(|q| {
+                    crate::decimal::Decimal::parse(q)
+                        .is_none_or(|q| q == crate::decimal::Decimal::ZERO)
+                })
             });
             (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
         })

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod chats;
 pub mod config;
 pub mod context;
+pub mod decimal;
 pub mod generation;
 pub mod http;
 pub mod json;

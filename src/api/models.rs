@@ -98,12 +98,18 @@ pub(crate) fn read_settings(body: &Map, mut settings: Settings) -> Result<Settin
     match body.get("temperature") {
         None => {}
         Some(Json::Null) => settings.temperature = None,
-        Some(value) => {
-            settings.temperature = Some(value.as_f64().ok_or_else(|| {
-                ApiError::bad_request(
-                    "\"temperature\" must be a number, or null for the model's default",
-                )
+        Some(value @ Json::Number(_)) => {
+            settings.temperature = Some(value.as_decimal().ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "temperature must be a number from 0 to {}",
+                    crate::providers::MAX_TEMPERATURE
+                ))
             })?)
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "\"temperature\" must be a number, or null for the model's default",
+            ))
         }
     }
     match body.get("max_tokens") {

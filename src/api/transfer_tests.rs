@@ -724,7 +724,7 @@ fn exports_keep_their_json() {
         model: "flash".into(),
         settings: Settings {
             system: None,
-            temperature: Some(1.5),
+            temperature: Some(crate::decimal::dec("1.5")),
             max_tokens: None,
         },
         spent: Spent {
@@ -788,5 +788,8 @@ fn exports_keep_their_json() {
     let body = crate::json::Map::of(crate::json::parse(&bytes).unwrap()).unwrap();
     let import = read_import(body, &catalog).unwrap();
     assert_eq!((import.messages.len(), import.head), (2, Some(id('b'))));
-    assert_eq!(import.chat.settings.temperature, Some(1.5));
+    assert_eq!(
+        import.chat.settings.temperature,
+        Some(crate::decimal::dec("1.5"))
+    );
 }

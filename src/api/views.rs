@@ -26,8 +26,8 @@ pub fn chat_view(chat: &Chat) -> Json {
 }
 
 /// Dollars from billionths, for JSON (exact sums stay in the store).
-fn usd(nanos: NanoUsd) -> f64 {
-    nanos as f64 / 1e9
+fn usd(nanos: NanoUsd) -> crate::decimal::Decimal {
+    crate::decimal::Decimal::from_billionths(nanos)
 }
 
 fn usage_view(usage: &Usage) -> Json {

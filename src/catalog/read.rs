@@ -4,6 +4,7 @@
 
 use super::toml::{self, Item, Value};
 use super::{Catalog, ModelEntry, Overlay, ProviderEntry, ProviderOverlay};
+use crate::decimal::Decimal;
 
 /// What went wrong, with where when it is known.
 pub(super) type ReadError = String;
@@ -121,11 +122,11 @@ impl<'t> Table<'t> {
         })
     }
 
-    /// A number, whole or not (`input_price = 3` is 3.0).
-    fn number(&self, key: &str) -> Result<Option<f64>, ReadError> {
-        self.scalar(key, "a number", |value| match value {
-            Value::Float(float) => Some(*float),
-            Value::Integer(whole) => Some(*whole as f64),
+    /// A number 0 or more, whole or not (`input_price = 3` is 3.0), to nine places.
+    fn number(&self, key: &str) -> Result<Option<Decimal>, ReadError> {
+        self.scalar(key, "a number, 0 or more", |value| match value {
+            Value::Float(text) => Decimal::parse(text),
+            Value::Integer(whole) => u64::try_from(*whole).ok().and_then(Decimal::whole),
             _ => None,
         })
     }
@@ -166,7 +167,7 @@ fn described(value: &Value) -> String {
     match value {
         Value::String(text) => format!("string {text:?}"),
         Value::Integer(whole) => format!("integer {whole}"),
-        Value::Float(float) => format!("float {float:?}"),
+        Value::Float(text) => format!("float {text}"),
         Value::Boolean(flag) => format!("boolean {flag}"),
         Value::Array(_) => "a list".to_string(),
         Value::Table(_) => "a table".to_string(),

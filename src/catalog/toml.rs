@@ -47,7 +47,9 @@ impl Item {
 pub enum Value {
     String(String),
     Integer(i64),
-    Float(f64),
+    /// As written, without its `_` (`-1.5e3`, `inf`, `+nan`); one too large for a
+    /// 64-bit float is refused. The catalog reads the few it needs as decimals.
+    Float(String),
     Boolean(bool),
     Array(Vec<Item>),
     Table(Table),

@@ -6,7 +6,7 @@ fn as_toml(table: &Table) -> toml::Table {
         match &item.value {
             Value::String(text) => toml::Value::String(text.clone()),
             Value::Integer(whole) => toml::Value::Integer(*whole),
-            Value::Float(float) => toml::Value::Float(*float),
+            Value::Float(text) => toml::Value::Float(text.parse().unwrap()),
             Value::Boolean(flag) => toml::Value::Boolean(*flag),
             Value::Array(items) => toml::Value::Array(items.iter().map(value).collect()),
             Value::Table(table) => toml::Value::Table(as_toml(table)),

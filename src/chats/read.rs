@@ -283,7 +283,7 @@ mod tests {
             model: "flash".into(),
             settings: Settings {
                 system: Some("Be brief.".into()),
-                temperature: Some(0.7),
+                temperature: Some(crate::decimal::dec("0.7")),
                 max_tokens: Some(500),
             },
             spent: Spent {

@@ -21,7 +21,7 @@ pub use read::{Fields, FromJson, JsonError};
 pub(crate) use write::object;
 pub use write::{Object, ToJson};
 
-/// A parsed JSON value. A number keeps its text: it becomes a `u64` or an `f64` only
+/// A parsed JSON value. A number keeps its text: it becomes a `u64` or a `Decimal` only
 /// when a reader asks for one, so nothing is rounded on the way.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json {
@@ -73,10 +73,10 @@ impl Json {
         }
     }
 
-    /// A finite number.
-    pub fn as_f64(&self) -> Option<f64> {
+    /// A number from 0 to about 1.8e10, to nine places.
+    pub fn as_decimal(&self) -> Option<crate::decimal::Decimal> {
         match self {
-            Json::Number(_) => f64::from_json(self.clone()).ok(),
+            Json::Number(text) => crate::decimal::Decimal::parse(text),
             _ => None,
         }
     }

@@ -130,18 +130,6 @@ impl FromJson for u16 {
     }
 }
 
-impl FromJson for f64 {
-    fn from_json(value: Json) -> Result<Self, JsonError> {
-        match &value {
-            Json::Number(text) => match text.parse::<f64>() {
-                Ok(n) if n.is_finite() => Ok(n),
-                _ => Err(JsonError::new(format!("{text} is out of range"))),
-            },
-            _ => Err(JsonError::expected("a number", &value)),
-        }
-    }
-}
-
 impl<T: FromJson> FromJson for Option<T> {
     fn from_json(value: Json) -> Result<Self, JsonError> {
         match value {

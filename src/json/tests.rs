@@ -143,7 +143,7 @@ struct Sample {
     name: String,
     count: u64,
     small: u32,
-    ratio: Option<f64>,
+    ratio: Option<crate::decimal::Decimal>,
     tags: Vec<String>,
     pairs: Vec<(u32, u32)>,
     flag: bool,
@@ -189,7 +189,7 @@ fn fields_follow_serdes_rules_for_absent_and_null() {
     )
     .unwrap();
     assert_eq!(read.count, u64::MAX);
-    assert_eq!(read.ratio, Some(0.5));
+    assert_eq!(read.ratio, crate::decimal::Decimal::parse("0.5"));
     assert_eq!(read.pairs, vec![(1, 2), (3, 4)]);
     assert_eq!(
         sample(r#"{"name": "x", "count": 1, "ratio": null}"#)
@@ -229,7 +229,7 @@ fn reading_errors_name_the_field_and_what_was_expected() {
         ),
         (
             r#"{"name": "x", "count": 1, "ratio": 1e400}"#,
-            "`ratio`: 1e400 is out of range",
+            "`ratio`: 1e400 is negative or too large",
         ),
         (
             r#"{"name": "x", "count": 1, "tags": ["a", false]}"#,
@@ -298,62 +298,6 @@ fn strings_are_written_as_serde_json_writes_them() {
 fn numbers_are_written_as_serde_json_writes_them() {
     for n in [0u64, 1, 9, 10, 12345, u64::MAX] {
         writes_as_serde(&n);
-    }
-    let mut floats = vec![
-        0.0,
-        -0.0,
-        1.0,
-        -1.0,
-        0.7,
-        2.0,
-        0.1 + 0.2,
-        1e-7,
-        1e-6,
-        1e-5,
-        1.5e-5,
-        1e-4,
-        0.001234,
-        12.34,
-        123.0,
-        1e15,
-        1e16,
-        1.5e16,
-        1e17,
-        1.234e33,
-        f64::MAX,
-        f64::MIN_POSITIVE,
-        5e-324,
-        f64::NAN,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-    ];
-    // Every power of ten, and a spread of the floats from 0 to 2 (temperatures).
-    floats.extend((-320..=308).map(|e| 10f64.powi(e)));
-    floats.extend((-320..=308).map(|e| 3.0 * 10f64.powi(e) / 7.0));
-    let mut bits = xorshift(0x9e37_79b9_7f4a_7c15);
-    floats.extend((0..50_000).map(|_| f64::from_bits(bits() % (2f64.to_bits() + 1))));
-    for x in floats {
-        writes_as_serde(&x);
-    }
-    // Anywhere else the text may differ in a 17th digit (serde_json's float writer
-    // does not always round it to nearest), but never in what it reads back as.
-    for _ in 0..50_000 {
-        let x = f64::from_bits(bits());
-        let (ours, theirs) = (x.to_json().to_text(), serde_json::to_string(&x).unwrap());
-        if ours != theirs {
-            assert_eq!(ours.len(), theirs.len(), "{ours} {theirs}");
-            assert_eq!(ours.parse::<f64>().unwrap(), theirs.parse::<f64>().unwrap());
-        }
-    }
-}
-
-/// A fixed pseudo-random sequence of bit patterns.
-fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
-    move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
     }
 }
 

@@ -1,17 +1,13 @@
 //! Writing JSON: types become a [`Json`] tree ([`ToJson`]), and a tree is written
 //! compactly, byte for byte as serde_json's `to_vec` writes the same value. That
 //! sameness matters: a message's id is the hash of its stored bytes, so every message
-//! stored before this writer existed keeps the id it would be given today. (One
-//! exception, outside anything hashed: a float that needs 17 digits may end in a
-//! different last digit, as serde_json does not always round it to nearest; both read
-//! back as the same number. The tests pin every float from 0 to 2 byte for byte.)
+//! stored before this writer existed keeps the id it would be given today. Numbers
+//! that are not whole are [`crate::decimal::Decimal`]s, written as serde_json wrote the
+//! same float (`0.7`, `2.0`) but below 0.00001, which nothing hashed holds.
 //!
 //! serde_json's rules, kept here: no whitespace; in strings only `"`, `\` and the
 //! control characters below U+0020 are escaped (`\b \t \n \f \r`, else `\u00XX` in
-//! lowercase hex), everything else is written as is; a float is written in the
-//! shortest form that reads back the same, with `.0` on a whole number and an
-//! exponent only outside 1e-5 .. 1e16 (see [`float`]); a float that is not finite is
-//! `null`.
+//! lowercase hex), everything else is written as is.
 
 use super::Json;
 use std::fmt::Write as _;
@@ -105,47 +101,6 @@ fn string(text: &str, out: &mut String) {
     out.push('"');
 }
 
-/// A float as serde_json writes it: Rust's shortest round-trip digits, laid out
-/// plainly from 1e-5 to below 1e16 (`12340000000.0`, `12.34`, `0.001234`), else in
-/// exponent form (`1e-7`, `1.234e+33`).
-fn float(x: f64) -> Json {
-    if !x.is_finite() {
-        return Json::Null;
-    }
-    // `{:e}` gives the shortest digits: "-1.234e-7", "5e0".
-    let sci = format!("{x:e}");
-    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", mantissa),
-    };
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let length = i32::try_from(digits.len()).unwrap_or(i32::MAX);
-    // The value is 0.DIGITS × 10^point.
-    let point = exponent + 1;
-    let zeros = |n: i32| "0".repeat(usize::try_from(n).unwrap_or(0));
-    let text = if length <= point && point <= 16 {
-        format!("{digits}{}.0", zeros(point - length))
-    } else if 0 < point && point <= 16 {
-        let (whole, fraction) = digits.split_at(usize::try_from(point).unwrap_or(0));
-        format!("{whole}.{fraction}")
-    } else if -5 < point && point <= 0 {
-        format!("0.{}{digits}", zeros(-point))
-    } else {
-        let (first, rest) = digits.split_at(1.min(digits.len()));
-        let rest = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
-        let exponent = point - 1;
-        let plus = if exponent > 0 { "+" } else { "" };
-        format!("{first}{rest}e{plus}{exponent}")
-    };
-    Json::Number(format!("{sign}{text}"))
-}
-
 impl ToJson for Json {
     fn to_json(&self) -> Json {
         self.clone()
@@ -191,12 +146,6 @@ impl ToJson for u16 {
 impl ToJson for usize {
     fn to_json(&self) -> Json {
         Json::Number(self.to_string())
-    }
-}
-
-impl ToJson for f64 {
-    fn to_json(&self) -> Json {
-        float(*self)
     }
 }
 

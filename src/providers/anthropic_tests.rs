@@ -53,7 +53,7 @@ fn builds_the_request_with_the_key_in_its_header() {
 fn sends_the_settings_at_the_top_level() {
     let settings = Settings {
         system: Some("You are terse.".into()),
-        temperature: Some(1.0),
+        temperature: Some(crate::decimal::dec("1.0")),
         max_tokens: Some(512),
     };
     let (_, body) = prepare(&settings, &[turn(Role::User, "Hi")]);

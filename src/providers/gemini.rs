@@ -154,8 +154,7 @@ impl FromJson for UsageMetadata {
 fn retry_delay(details: Option<&Json>) -> Option<u64> {
     details?.as_array()?.iter().find_map(|detail| {
         let delay = detail.get("retryDelay")?.as_str()?.strip_suffix('s')?;
-        let seconds: f64 = delay.parse().ok()?;
-        (seconds.is_finite() && seconds >= 0.0).then(|| seconds.ceil() as u64)
+        crate::decimal::Decimal::parse(delay).map(crate::decimal::Decimal::ceil)
     })
 }
 

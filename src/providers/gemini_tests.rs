@@ -81,7 +81,7 @@ fn refuses_model_ids_that_would_change_the_url() {
 fn sends_the_settings_as_system_instruction_and_generation_config() {
     let settings = Settings {
         system: Some("You are a cat.".into()),
-        temperature: Some(0.0),
+        temperature: Some(crate::decimal::dec("0.0")),
         max_tokens: Some(100),
     };
     let (_, body) = prepare("gemini-2.5-pro", &settings, &[turn(Role::User, "Hi")]);

@@ -19,6 +19,7 @@ pub use openai::OpenAi;
 pub use openrouter::OpenRouter;
 
 use crate::chats::{Role, Usage};
+use crate::decimal::Decimal;
 use crate::port::{Env, HttpRequest, HttpResponse, Outbound};
 use thiserror::Error;
 
@@ -34,7 +35,7 @@ pub struct Turn {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Settings {
     pub system: Option<String>,
-    pub temperature: Option<f64>,
+    pub temperature: Option<Decimal>,
     pub max_tokens: Option<u32>,
 }
 
@@ -59,7 +60,7 @@ impl crate::json::FromJson for Settings {
     }
 }
 
-pub const MAX_TEMPERATURE: f64 = 2.0;
+pub const MAX_TEMPERATURE: Decimal = Decimal::from_billionths(2_000_000_000);
 pub const MAX_OUTPUT_TOKENS: u32 = 200_000;
 pub const MAX_SYSTEM_CHARS: usize = 20_000;
 
@@ -67,7 +68,7 @@ impl Settings {
     /// Checks the ranges every provider accepts; the error says the allowed range.
     pub fn validate(&self) -> Result<(), String> {
         if let Some(temperature) = self.temperature {
-            if !temperature.is_finite() || !(0.0..=MAX_TEMPERATURE).contains(&temperature) {
+            if temperature > MAX_TEMPERATURE {
                 return Err(format!(
                     "temperature must be a number from 0 to {MAX_TEMPERATURE}"
                 ));

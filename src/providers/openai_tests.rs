@@ -64,7 +64,7 @@ fn builds_the_wire_request_in_order_with_bearer_auth() {
 fn sends_the_settings_with_the_system_prompt_first() {
     let settings = Settings {
         system: Some("Answer in French.".into()),
-        temperature: Some(0.2),
+        temperature: Some(crate::decimal::dec("0.2")),
         max_tokens: Some(300),
     };
     let (_, body) = request(&provider(), &settings);

@@ -53,7 +53,7 @@ fn builds_an_openai_style_request_with_the_app_headers() {
     );
     let settings = Settings {
         system: Some("Be brief.".into()),
-        temperature: Some(0.7),
+        temperature: Some(crate::decimal::dec("0.7")),
         max_tokens: Some(64),
     };
     let with_referer = provider().with_referer("https://chat.example.org/");

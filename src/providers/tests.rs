@@ -122,13 +122,13 @@ fn settings_are_checked_against_their_ranges() {
     assert_eq!(Settings::default().validate(), Ok(()));
     let full = Settings {
         system: Some("x".repeat(MAX_SYSTEM_CHARS)),
-        temperature: Some(2.0),
+        temperature: Some(crate::decimal::dec("2.0")),
         max_tokens: Some(MAX_OUTPUT_TOKENS),
     };
     assert_eq!(full.validate(), Ok(()));
-    for temperature in [-0.1, 2.01, f64::NAN, f64::INFINITY] {
+    for temperature in ["2.01", "2.000000001", "18446744073"] {
         let error = Settings {
-            temperature: Some(temperature),
+            temperature: Some(crate::decimal::dec(temperature)),
             ..Settings::default()
         }
         .validate()
@@ -157,7 +157,7 @@ fn settings_are_checked_against_their_ranges() {
 fn settings_serialize_only_what_is_set() {
     assert_eq!(Settings::default().to_json().to_text(), "{}");
     let settings = Settings::from_bytes(br#"{"temperature":0.5}"#).unwrap();
-    assert_eq!(settings.temperature, Some(0.5));
+    assert_eq!(settings.temperature, Some(crate::decimal::dec("0.5")));
     assert_eq!((settings.system, settings.max_tokens), (None, None));
 }
 

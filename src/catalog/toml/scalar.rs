@@ -415,11 +415,8 @@ fn number(token: &str) -> Option<Result<Value, &'static str>> {
         _ => (false, token),
     };
     let signed = body.len() != token.len();
-    let sign = if negative { -1.0 } else { 1.0 };
-    match body {
-        "inf" => return Some(Ok(Value::Float(sign * f64::INFINITY))),
-        "nan" => return Some(Ok(Value::Float(sign * f64::NAN))),
-        _ => {}
+    if body == "inf" || body == "nan" {
+        return Some(Ok(Value::Float(token.to_string())));
     }
     for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
         if let Some(rest) = body.strip_prefix(prefix) {
@@ -441,23 +438,64 @@ fn number(token: &str) -> Option<Result<Value, &'static str>> {
         return Some(text.parse().map(Value::Integer).map_err(|_| TOO_BIG));
     };
     let (whole, rest) = body.split_at(split);
-    decimal(whole)?;
+    let whole = decimal(whole)?;
     let (fraction, exponent) = match rest.find(['e', 'E']) {
         Some(e) => (rest.get(..e)?, rest.get(e + 1..)),
         None => (rest, None),
     };
-    if let Some(fraction) = fraction.strip_prefix('.') {
-        digits(fraction, 10)?;
-    } else if !fraction.is_empty() {
-        return None;
-    }
-    if let Some(exponent) = exponent {
-        let unsigned = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
-        digits(unsigned, 10)?;
-    }
-    let float: f64 = token.replace('_', "").parse().ok()?;
-    if float.is_infinite() {
+    let fraction = match fraction.strip_prefix('.') {
+        Some(fraction) => digits(fraction, 10)?,
+        None if fraction.is_empty() => String::new(),
+        None => return None,
+    };
+    let exponent = match exponent {
+        Some(exponent) => {
+            let (minus, unsigned) = match exponent.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, exponent.strip_prefix('+').unwrap_or(exponent)),
+            };
+            // Clamped far past the range of a float: only its sign and size matter.
+            let magnitude = digits(unsigned, 10)?
+                .bytes()
+                .try_fold(0i64, |n, b| {
+                    n.checked_mul(10)?.checked_add(i64::from(b - b'0'))
+                })
+                .unwrap_or(i64::MAX)
+                .min(100_000);
+            if minus {
+                -magnitude
+            } else {
+                magnitude
+            }
+        }
+        None => 0,
+    };
+    if rounds_to_infinity(&whole, &fraction, exponent) {
         return Some(Err("is too large for a 64-bit float"));
     }
-    Some(Ok(Value::Float(float)))
+    Some(Ok(Value::Float(token.replace('_', ""))))
+}
+
+/// The digits of the least number a 64-bit float rounds up to infinity, halfway from
+/// the largest float to 2^1024 (2^1024 − 2^970, 309 digits), its trailing zeros left out.
+const INFINITY_FROM: &str = "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
+
+/// Whether WHOLE.FRACTION × 10^EXPONENT is at least [`INFINITY_FROM`], without
+/// floating point: compares where the first significant digit falls, then the digits.
+fn rounds_to_infinity(whole: &str, fraction: &str, exponent: i64) -> bool {
+    let all = format!("{whole}{fraction}");
+    let significant = all.trim_start_matches('0');
+    let leading_zeros = all.len() - significant.len();
+    let significant = significant.trim_end_matches('0');
+    if significant.is_empty() {
+        return false;
+    }
+    // Digits before the point once the leading zeros are gone.
+    let before_point = i64::try_from(whole.len()).unwrap_or(i64::MAX) + exponent
+        - i64::try_from(leading_zeros).unwrap_or(0);
+    match before_point.cmp(&309) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => significant >= INFINITY_FROM,
+    }
 }
