@@ -15,7 +15,7 @@ let
   root = ../.;
 
   # crane's default filter keeps only Cargo files and *.rs; the build also needs the WIT
-  # world, the files src/ embeds with include_str! (assets/web/*, assets/models.toml), the
+  # world, the files src/ reads at compile time (assets/web/*, assets/models.toml), the
   # assets that go into the package, the manifest template and the build recipe itself.
   src = lib.fileset.toSource {
     inherit root;
@@ -98,6 +98,8 @@ let
         grep -q "^component = \"$out/lib/chat.wasm\"" "$out/actor.portable.toml"
         grep -q "\"worker\": \"$out/lib/worker.wasm\"" "$out/assets/init.json"
         grep -q "^init_state = \"$out/assets/init.json\"" "$out/actor.portable.toml"
+        grep -q "^config = { path = \"$out/assets/web\" }" "$out/actor.portable.toml"
+        test -s "$out/assets/web/app.js.gz"
         runHook postInstallCheck
       '';
 

@@ -23,7 +23,9 @@ use exports::theater::simple::supervisor_handlers::Guest as SupervisorGuest;
 use theater::simple::http_types::{HttpRequest, HttpResponse, MiddlewareResult, ServerConfig};
 use theater::simple::types::{ChannelAccept, WitActorError, WitErrorType};
 use theater::simple::websocket_types::{MessageType, WebsocketMessage};
-use theater::simple::{environment, http_framework, random, runtime, store, supervisor, timing};
+use theater::simple::{
+    environment, filesystem, http_framework, random, runtime, store, supervisor, timing,
+};
 
 struct TheaterHost;
 
@@ -111,6 +113,10 @@ impl Host for TheaterHost {
 
     fn random_bytes(&self, length: u32) -> Result<Vec<u8>, HostError> {
         random::random_bytes(length).map_err(host_error("random-bytes"))
+    }
+
+    fn read_file(&self, name: &str) -> Result<Vec<u8>, HostError> {
+        filesystem::read_file(name).map_err(host_error("read-file"))
     }
 
     fn serve(&self, spec: &ServerSpec) -> Result<ServerHandle, HostError> {

@@ -362,16 +362,13 @@ pub fn no_content() -> HttpResponse {
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
 connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// A compiled-in file of the page. Its validator is a hash of its bytes, computed at
-/// compile time, so a browser that already has it gets a 304 with no body.
+/// A file of the page, read from the package (`NAME`, and `NAME.gz` gzipped when it was
+/// assembled). Its validator is a hash of the bytes it was compiled with, computed at
+/// compile time, so a browser that already has it gets a 304 with no body and no read.
 pub struct Asset {
-    /// Its name under assets/web, for the error a client without gzip gets.
+    /// Its name under the package's assets/web.
     pub name: &'static str,
     pub content_type: &'static str,
-    /// The plain bytes, kept only where a client without gzip needs them.
-    pub plain: Option<&'static str>,
-    /// The bytes gzipped (at build time, by build.rs).
-    pub gzip: &'static [u8],
     pub etag: &'static str,
 }
 
@@ -436,39 +433,39 @@ pub const fn etag_of(bytes: &[u8]) -> [u8; 18] {
     ]
 }
 
-/// A page file, gzipped for a browser that accepts it. Each encoding has its own ETag
-/// (the gzipped one ends in `-gz"`), and a revisit with either gets a 304 and no body.
-/// A file kept only gzipped gets a 406 naming the fix when the client does not take gzip.
+/// A page file, gzipped for a browser that accepts it and plain for a client that does
+/// not (`curl` without `--compressed`). Each encoding has its own ETag (the gzipped one
+/// ends in `-gz"`), and a revisit with either gets a 304 and no body. `read` gets the
+/// file's bytes by its name in the package (`app.js` or `app.js.gz`), only when a body
+/// is sent.
 pub fn asset(
     asset: &Asset,
     if_none_match: Option<&str>,
     accept_encoding: Option<&str>,
+    read: impl FnOnce(&str) -> Result<Vec<u8>, ApiError>,
 ) -> HttpResponse {
     let gzip = accepts_gzip(accept_encoding);
-    let body = match (gzip, asset.plain) {
-        (true, _) => asset.gzip,
-        (false, Some(plain)) => plain.as_bytes(),
-        (false, None) => {
-            let mut refused = ApiError::new(
-                406,
-                "gzip_required",
-                format!(
-                    "{} is only served gzip-compressed: send Accept-Encoding: gzip \
-                     (curl --compressed), as every browser does",
-                    asset.name
-                ),
-            )
-            .into_response();
-            refused
-                .headers
-                .push(("Vary".to_string(), "Accept-Encoding".to_string()));
-            return refused;
-        }
-    };
     let etag = if gzip {
         format!("{}-gz\"", asset.etag.trim_end_matches('"'))
     } else {
         asset.etag.to_string()
+    };
+    let unchanged = if_none_match.is_some_and(|tags| {
+        tags.split(',')
+            .any(|tag| tag.trim() == etag || tag.trim() == "*")
+    });
+    let body = if unchanged {
+        Vec::new()
+    } else {
+        let read = if gzip {
+            read(&format!("{}.gz", asset.name))
+        } else {
+            read(asset.name)
+        };
+        match read {
+            Ok(body) => body,
+            Err(error) => return error.into_response(),
+        }
     };
     let mut headers = base_headers(asset.content_type);
     headers.push(("Cache-Control".to_string(), "no-cache".to_string()));
@@ -478,10 +475,6 @@ pub fn asset(
         CONTENT_SECURITY_POLICY.to_string(),
     ));
     headers.push(("X-Frame-Options".to_string(), "DENY".to_string()));
-    let unchanged = if_none_match.is_some_and(|tags| {
-        tags.split(',')
-            .any(|tag| tag.trim() == etag || tag.trim() == "*")
-    });
     if gzip && !unchanged {
         headers.push(("Content-Encoding".to_string(), "gzip".to_string()));
     }
@@ -489,7 +482,7 @@ pub fn asset(
     HttpResponse {
         status: if unchanged { 304 } else { 200 },
         headers,
-        body: if unchanged { Vec::new() } else { body.to_vec() },
+        body,
     }
 }
 

@@ -36,16 +36,84 @@ fn the_markdown_scripts_are_served_like_the_page_files() {
         ];
         let again = h.with_headers("GET", route, &revisit, None);
         assert_eq!((again.status, again.body.len()), (304, 0), "{route}");
-        assert_eq!(
-            h.raw("GET", route, None).status,
-            406,
-            "{route} without gzip"
-        );
+        let without_gzip = h.raw("GET", route, None);
+        assert_eq!(without_gzip.status, 200, "{route} without gzip");
+        assert_eq!(without_gzip.header("content-encoding"), None);
+        assert_eq!(without_gzip.body, on_disk(file), "{route} plain");
 
         let head = h.with_headers("HEAD", route, &[("Accept-Encoding", "gzip")], None);
         assert_eq!((head.status, head.body.len()), (200, 0), "HEAD {route}");
         assert_eq!(h.raw("POST", route, None).status, 405, "POST {route}");
     }
+}
+
+#[test]
+fn each_page_file_is_read_from_the_package_once_and_a_revisit_reads_nothing() {
+    let mut h = Harness::new();
+    let store_calls = h.host.calls.get();
+    let reads = |h: &Harness| h.host.file_reads.get();
+    let first = h.page_file("/app.js");
+    assert_eq!(first.body, on_disk("assets/web/app.js"));
+    assert_eq!(reads(&h), 1, "app.js.gz read once");
+    for _ in 0..3 {
+        assert_eq!(h.page_file("/app.js").body, first.body);
+    }
+    assert_eq!(reads(&h), 1, "then served from the actor's memory");
+    // The plain file is another file, read once too.
+    assert_eq!(
+        h.raw("GET", "/app.js", None).body,
+        on_disk("assets/web/app.js")
+    );
+    assert_eq!(h.raw("GET", "/app.js", None).status, 200);
+    assert_eq!(reads(&h), 2);
+    // A revisit of a file this actor never read is a 304 without reading it.
+    let style_tag = {
+        let mut other = Harness::new();
+        other
+            .page_file("/style.css")
+            .header("etag")
+            .unwrap()
+            .to_string()
+    };
+    let revisit = [
+        ("Accept-Encoding", "gzip"),
+        ("If-None-Match", style_tag.as_str()),
+    ];
+    assert_eq!(
+        h.with_headers("GET", "/style.css", &revisit, None).status,
+        304
+    );
+    assert_eq!(reads(&h), 2);
+    assert_eq!(
+        h.host.calls.get(),
+        store_calls,
+        "no store call for any of it"
+    );
+}
+
+#[test]
+fn a_package_without_its_page_files_says_so_and_the_api_still_works() {
+    let mut h = Harness::new();
+    h.host.files_gone.set(true);
+    let missing = h.page_file("/app.js");
+    assert_eq!(missing.status, 500);
+    let error: serde_json::Value = serde_json::from_slice(&missing.body).unwrap();
+    assert_eq!(error["error"]["code"], "page_file_missing");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("app.js.gz") && message.contains("build the package again"),
+        "{message}"
+    );
+    assert!(h
+        .host
+        .logs
+        .borrow()
+        .iter()
+        .any(|line| line.contains("app.js.gz could not be read")));
+    assert_eq!(h.raw("GET", "/api/chats", None).status, 200);
+    // Once the files are back (the package rebuilt), the page is served.
+    h.host.files_gone.set(false);
+    assert_eq!(h.page_file("/app.js").status, 200);
 }
 
 #[test]

@@ -173,6 +173,7 @@ fn route<H: Host>(
             file,
             request.header("if-none-match"),
             request.header("accept-encoding"),
+            |name| assets::read(api.host, name),
         )));
     }
     match (method, request.path.as_str()) {

@@ -75,6 +75,10 @@ pub struct FakeHost {
     pub stopped: RefCell<Vec<String>>,
     /// (actor, bytes) of every message a worker sent.
     pub messages: RefCell<Vec<(String, Vec<u8>)>>,
+    /// Page files read (`read_file` calls).
+    pub file_reads: Cell<u64>,
+    /// When set, no page file can be read, as if the package's `assets/web` were gone.
+    pub files_gone: Cell<bool>,
 }
 
 impl FakeHost {
@@ -387,6 +391,23 @@ impl Host for FakeHost {
         Ok(())
     }
 
+    /// The package's page files are the checkout's `assets/web`; `NAME.gz` is NAME
+    /// gzipped, in stored (uncompressed) blocks: a valid gzip stream, which is all the
+    /// core sees. How small the package's real `.gz` files are is tested end to end.
+    fn read_file(&self, name: &str) -> Result<Vec<u8>, HostError> {
+        self.file_reads.set(self.file_reads.get() + 1);
+        let missing = || HostError::new("read-file", "No such file or directory (os error 2)");
+        if self.files_gone.get() || name.contains("..") || name.starts_with('/') {
+            return Err(missing());
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/web");
+        match name.strip_suffix(".gz") {
+            Some(plain) => std::fs::read(dir.join(plain)).map(|bytes| stored_gzip(&bytes)),
+            None => std::fs::read(dir.join(name)),
+        }
+        .map_err(|_| missing())
+    }
+
     fn random_bytes(&self, length: u32) -> Result<Vec<u8>, HostError> {
         // Distinct on every call, which is all the tests need.
         let n = self.calls.get().wrapping_add(self.now.get());
@@ -412,4 +433,30 @@ impl Host for FakeHost {
             .push((connection, text.to_string()));
         Ok(())
     }
+}
+
+/// `bytes` as a gzip stream of stored deflate blocks (RFC 1951 3.2.4, RFC 1952).
+fn stored_gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+    let mut blocks = bytes.chunks(0xffff).peekable();
+    if blocks.peek().is_none() {
+        out.extend([1, 0, 0, 0xff, 0xff]);
+    }
+    while let Some(block) = blocks.next() {
+        out.push(u8::from(blocks.peek().is_none()));
+        let len = block.len() as u16;
+        out.extend(len.to_le_bytes());
+        out.extend((!len).to_le_bytes());
+        out.extend(block);
+    }
+    let mut crc = !0u32;
+    for byte in bytes {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xedb8_8320 & (crc & 1).wrapping_neg());
+        }
+    }
+    out.extend((!crc).to_le_bytes());
+    out.extend((bytes.len() as u32).to_le_bytes());
+    out
 }

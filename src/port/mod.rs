@@ -134,6 +134,10 @@ pub trait Host: Env {
 
     /// Unpredictable bytes (for socket tickets).
     fn random_bytes(&self, length: u32) -> Result<Vec<u8>, HostError>;
+
+    /// One of the page's files, by its name in the package's `assets/web` (the
+    /// manifest's filesystem handler): `app.js`, or `app.js.gz` gzipped.
+    fn read_file(&self, name: &str) -> Result<Vec<u8>, HostError>;
 }
 
 /// Attempts of [`when_stored`].

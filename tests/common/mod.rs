@@ -277,6 +277,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub text: String,
+    /// Bytes of the body as sent (gzipped, if it was).
+    pub sent_bytes: usize,
 }
 
 impl Reply {
@@ -333,6 +335,7 @@ impl Client {
         let gzipped = response.header("content-encoding") == Some("gzip");
         let mut body = Vec::new();
         let _ = std::io::Read::read_to_end(&mut response.into_reader(), &mut body);
+        let sent_bytes = body.len();
         if gzipped {
             // The page files come gzipped; the text is what the browser unzips.
             let mut plain = Vec::new();
@@ -344,6 +347,7 @@ impl Client {
             status,
             headers,
             text: String::from_utf8_lossy(&body).into_owned(),
+            sent_bytes,
         }
     }
 
@@ -377,6 +381,7 @@ impl Client {
         Some(Reply {
             status,
             headers: Vec::new(),
+            sent_bytes: text.len(),
             text,
         })
     }
