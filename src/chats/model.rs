@@ -72,6 +72,12 @@ impl fmt::Display for ChatId {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MessageId(String);
 
+impl crate::table::Key for MessageId {
+    fn hash(&self) -> u64 {
+        self.0.hash()
+    }
+}
+
 impl MessageId {
     pub fn parse(text: &str) -> Option<Self> {
         let valid = text.len() == 40

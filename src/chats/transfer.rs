@@ -3,8 +3,9 @@
 use super::tree::{Branch, Point, Tree};
 use super::{Chat, ChatStore, Message, MessageId, NewChat, Origin, Role, Spent, StoreError};
 use crate::port::Host;
+use crate::table::{Set, Table};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::BinaryHeap;
 
 /// Why the messages of a chat were not all collected.
 #[derive(Debug)]
@@ -70,7 +71,7 @@ impl<H: Host> ChatStore<'_, H> {
             }
         }
         let mut found: Vec<(MessageId, Message)> = Vec::new();
-        let mut seen: HashSet<MessageId> = HashSet::new();
+        let mut seen: Set<MessageId> = Set::new();
         for end in ends {
             // What is found already comes with all its ancestors.
             let mut next = (!seen.contains(end)).then(|| end.clone());
@@ -92,7 +93,7 @@ impl<H: Host> ChatStore<'_, H> {
                 let older = message.run_parent().cloned();
                 let mut met = false;
                 for (id, message) in message.run(&id, true).into_iter().rev() {
-                    if !seen.insert(id.clone()) {
+                    if !seen.add(id.clone()) {
                         met = true;
                         break;
                     }
@@ -129,15 +130,19 @@ impl<H: Host> ChatStore<'_, H> {
         self.create_with(new, move |chat| {
             // How many children each message still waits for: its stored object (the
             // window of the next one) is held only until the last of them is written.
-            let mut waiting: HashMap<MessageId, usize> = HashMap::new();
+            let mut waiting: Table<MessageId, usize> = Table::new();
             for message in &messages {
                 if let Some(parent) = &message.parent {
-                    let count = waiting.entry(parent.clone()).or_default();
-                    *count = count.saturating_add(1);
+                    match waiting.get_mut(parent) {
+                        Some(count) => *count = count.saturating_add(1),
+                        None => {
+                            waiting.insert(parent.clone(), 1);
+                        }
+                    }
                 }
             }
-            let mut held: HashMap<MessageId, (MessageId, Message)> = HashMap::new();
-            let mut renamed: HashMap<MessageId, (MessageId, u64)> = HashMap::new();
+            let mut held: Table<MessageId, (MessageId, Message)> = Table::new();
+            let mut renamed: Table<MessageId, (MessageId, u64)> = Table::new();
             for incoming in messages {
                 let (parent, depth) = match &incoming.parent {
                     None => (None, 1),
@@ -219,29 +224,30 @@ impl<H: Host> ChatStore<'_, H> {
 /// contents, never on ids, so a chat and its import list their messages alike.
 fn parents_first(found: Vec<(MessageId, Message)>, tree: &Tree) -> Vec<(MessageId, Message)> {
     let order = {
-        let index: HashMap<&MessageId, usize> = found
-            .iter()
-            .enumerate()
-            .map(|(i, (id, _))| (id, i))
-            .collect();
-        let mut rank: HashMap<&MessageId, usize> = HashMap::new();
+        let mut index: Table<&MessageId, usize> = Table::new();
+        for (i, (id, _)) in found.iter().enumerate() {
+            index.insert(id, i);
+        }
+        let mut rank: Table<&MessageId, usize> = Table::new();
         for point in &tree.points {
             for (n, branch) in point.children.iter().enumerate() {
-                rank.entry(&branch.id).or_insert(n);
+                if !rank.contains(&&branch.id) {
+                    rank.insert(&branch.id, n);
+                }
             }
         }
         let key = |i: usize| {
             let (id, message) = found.get(i)?;
             Some(Reverse((
                 message.created_at,
-                rank.get(id).copied().unwrap_or(0),
+                rank.get(&id).copied().unwrap_or(0),
                 i,
             )))
         };
         let mut children: Vec<Vec<usize>> = vec![Vec::new(); found.len()];
         let mut ready = BinaryHeap::new();
         for (i, (_, message)) in found.iter().enumerate() {
-            let parent = message.parent.as_ref().and_then(|p| index.get(p));
+            let parent = message.parent.as_ref().and_then(|p| index.get(&p));
             match parent.and_then(|p| children.get_mut(*p)) {
                 Some(siblings) => siblings.push(i),
                 None => ready.extend(key(i)),

@@ -32,8 +32,8 @@
 
 use super::{Env, Host, HostError, HttpRequest, HttpResponse, Outbound, ServerHandle, ServerSpec};
 use crate::store::{confirm_whole, ObjectError};
+use crate::table::Table;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ops::Deref;
 
 /// Most bytes of copies kept (about 1 MiB of the actor's memory, which never shrinks).
@@ -52,7 +52,7 @@ struct Kept {
 #[derive(Default)]
 struct Copies {
     /// (store id, hash) -> copy
-    by_hash: HashMap<(String, String), Kept>,
+    by_hash: Table<(String, String), Kept>,
     bytes: usize,
     clock: u64,
 }

@@ -12,7 +12,7 @@ use crate::chats::transfer::{Import, Incoming};
 use crate::chats::tree::{Tree, MAX_CHILDREN, MAX_POINTS};
 use crate::chats::{MessageId, NewChat, Origin, Role};
 use crate::json::{Fields, FromJson, Json, JsonError, Map};
-use std::collections::{HashMap, HashSet};
+use crate::table::{Set, Table};
 
 /// A chat as an export has it; unknown fields are refused.
 impl FromJson for ChatPart {
@@ -103,7 +103,7 @@ pub(super) fn read_import(
         )));
     }
     // Every message so far, and its parent.
-    let mut parents: HashMap<MessageId, Option<MessageId>> = HashMap::new();
+    let mut parents: Table<MessageId, Option<MessageId>> = Table::new();
     let mut messages = Vec::with_capacity(list.len());
     for (i, value) in list.into_iter().enumerate() {
         let part =
@@ -132,7 +132,7 @@ pub(super) fn read_import(
                 "\"head\" is missing: it names the message the chat shows last",
             ))
         }
-        Some(id) if !parents.contains_key(id) => {
+        Some(id) if !parents.contains(id) => {
             return Err(invalid(format!(
                 "\"head\" {id} is not a message of the file"
             )))
@@ -159,14 +159,14 @@ pub(super) fn read_import(
 fn read_message(
     i: usize,
     part: MessagePart,
-    earlier: &HashMap<MessageId, Option<MessageId>>,
+    earlier: &Table<MessageId, Option<MessageId>>,
 ) -> Result<Incoming, ApiError> {
     let at = format!("messages[{i}] ({})", part.id);
-    if earlier.contains_key(&part.id) {
+    if earlier.contains(&part.id) {
         return Err(invalid(format!("{at}: this id is in the file twice")));
     }
     if let Some(parent) = &part.parent {
-        if !earlier.contains_key(parent) {
+        if !earlier.contains(parent) {
             return Err(invalid(format!(
                 "{at}: its parent {parent} is not an earlier message of the file (parents come before their children)"
             )));
@@ -226,28 +226,25 @@ fn read_message(
 
 /// The tree names only messages of the file, each fork once, each version under its
 /// fork's message, and its indices (shown version, routes) are in range.
-fn check_tree(
-    tree: &Tree,
-    parents: &HashMap<MessageId, Option<MessageId>>,
-) -> Result<(), ApiError> {
+fn check_tree(tree: &Tree, parents: &Table<MessageId, Option<MessageId>>) -> Result<(), ApiError> {
     if tree.points.len() > MAX_POINTS {
         return Err(invalid(format!(
             "\"tree\" has {} forks; a chat has at most {MAX_POINTS}",
             tree.points.len()
         )));
     }
-    let mut forks = HashSet::new();
-    let mut versions = HashSet::new();
+    let mut forks: Set<&Option<MessageId>> = Set::new();
+    let mut versions: Set<&MessageId> = Set::new();
     for (p, point) in tree.points.iter().enumerate() {
         let at = format!("tree[{p}]");
         if let Some(id) = &point.at {
-            if !parents.contains_key(id) {
+            if !parents.contains(id) {
                 return Err(invalid(format!(
                     "{at}: \"at\" {id} is not a message of the file"
                 )));
             }
         }
-        if !forks.insert(&point.at) {
+        if !forks.add(&point.at) {
             return Err(invalid(format!(
                 "{at}: a second fork after the same message"
             )));
@@ -281,10 +278,10 @@ fn check_tree(
                 }
                 Some(_) => {}
             }
-            if !versions.insert(&branch.id) {
+            if !versions.add(&branch.id) {
                 return Err(invalid(format!("{here}: {} is a version twice", branch.id)));
             }
-            if !parents.contains_key(&branch.tip) {
+            if !parents.contains(&branch.tip) {
                 return Err(invalid(format!(
                     "{here}: its tip {} is not a message of the file",
                     branch.tip
