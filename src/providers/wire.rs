@@ -6,7 +6,6 @@ use crate::chats::Role;
 use crate::json::{Fields, FromJson, Json, JsonError, Map};
 use crate::port::{HttpRequest, HttpResponse};
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Longest upstream text passed on in an error.
 const MAX_UPSTREAM_CHARS: usize = 300;
@@ -74,11 +73,56 @@ pub(crate) fn is_loopback(url: &str) -> bool {
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     if let Some(bracketed) = host_port.strip_prefix('[') {
         let host = bracketed.split(']').next().unwrap_or_default();
-        return host.parse::<Ipv6Addr>().is_ok_and(|ip| ip.is_loopback());
+        return ipv6_groups(host) == Some([0, 0, 0, 0, 0, 0, 0, 1]);
     }
     let host = host_port.split(':').next().unwrap_or_default();
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost") || ipv4_octets(host).is_some_and(|o| o[0] == 127)
+}
+
+/// An IPv4 address as std reads one: four decimal octets, no leading zeros. (std's
+/// address parser was 4 KB of the component, for this one check.)
+fn ipv4_octets(text: &str) -> Option<[u8; 4]> {
+    let mut octets = [0u8; 4];
+    let mut parts = text.split('.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        let plain = (1..=3).contains(&part.len())
+            && part.bytes().all(|b| b.is_ascii_digit())
+            && (part == "0" || !part.starts_with('0'));
+        *octet = part.parse().ok().filter(|_| plain)?;
+    }
+    parts.next().is_none().then_some(octets)
+}
+
+/// The eight groups of an IPv6 address in hex, with one `::` at most (the dotted
+/// IPv4 tail is not read: no loopback address is written with one).
+fn ipv6_groups(text: &str) -> Option<[u16; 8]> {
+    let groups = |part: &str| -> Option<Vec<u16>> {
+        if part.is_empty() {
+            return Some(Vec::new());
+        }
+        part.split(':')
+            .map(|g| {
+                let hex = (1..=4).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_hexdigit());
+                u16::from_str_radix(g, 16).ok().filter(|_| hex)
+            })
+            .collect()
+    };
+    let all = match text.split_once("::") {
+        None => groups(text)?,
+        Some((head, tail)) => {
+            let (head, tail) = (groups(head)?, groups(tail)?);
+            // `::` stands for one zero group or more.
+            let zeros = 8usize
+                .checked_sub(head.len() + tail.len())
+                .filter(|n| *n >= 1)?;
+            let mut all = head;
+            all.extend(std::iter::repeat_n(0, zeros));
+            all.extend(tail);
+            all
+        }
+    };
+    all.try_into().ok()
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is ignored).
@@ -252,8 +296,66 @@ mod tests {
             "http://localhost@example.com/",
             "https://example.com/?next=http://localhost",
             "http://0.0.0.0/",
+            "http://127.0.0.01/",
+            "http://127.0.0/",
+            "http://[::ffff:127.0.0.1]/",
         ] {
             assert!(!is_loopback(url), "{url}");
+        }
+    }
+
+    /// The address readers agree with std's on every form that matters.
+    #[test]
+    fn addresses_are_read_as_std_reads_them() {
+        use std::net::{Ipv4Addr, Ipv6Addr};
+        for text in [
+            "127.0.0.1",
+            "127.255.0.9",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.0.0.1",
+            "127.0.0.01",
+            "127.0.0",
+            "127.0.0.1.5",
+            "1.2.3.",
+            ".1.2.3",
+            "+1.2.3.4",
+            "1.2.3.4 ",
+            "01.2.3.4",
+            "00.0.0.0",
+            "1..2.3",
+            "",
+        ] {
+            let std = text.parse::<Ipv4Addr>().ok().map(|ip| ip.octets());
+            assert_eq!(ipv4_octets(text), std, "{text:?}");
+        }
+        for text in [
+            "::1",
+            "::",
+            "0:0:0:0:0:0:0:1",
+            "0::1",
+            "::0:1",
+            "0000::0001",
+            "1::",
+            "::2",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8:9",
+            "1:2:3:4:5:6:7",
+            "1::2::3",
+            "1:2:3:4:5:6:7::",
+            "::1:2:3:4:5:6:7",
+            "1:2:3:4::5:6:7:8",
+            ":1",
+            "1:",
+            ":::1",
+            "00001::1",
+            "g::1",
+            "fe80::abcd",
+            "::ffff:1:2",
+            "",
+        ] {
+            let std = text.parse::<Ipv6Addr>().ok().map(|ip| ip.segments());
+            assert_eq!(ipv6_groups(text), std, "{text:?}");
         }
     }
 
