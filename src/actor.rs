@@ -70,8 +70,8 @@ pub fn init<H: Host>(
     match recover::recover(host, &config.store_id) {
         Ok(report) => host.log(&report.summary(&config.store_id)),
         Err(error) => host.log(&format!(
-            "chat: store {:?} is unreadable: {error}",
-            config.store_id
+            "chat: store {} is unreadable: {error}",
+            crate::json::quoted(&config.store_id)
         )),
     }
     let spec = ServerSpec {

@@ -89,11 +89,15 @@ impl crate::json::FromJson for StoredOverlay {
 pub enum CatalogError {
     #[error("models.toml is invalid: {0}")]
     Invalid(String),
-    #[error("unknown provider {0:?}")]
+    #[error("unknown provider {}", crate::json::quoted(.0))]
     UnknownProvider(String),
-    #[error("provider {0:?} lists no model")]
+    #[error("provider {} lists no model", crate::json::quoted(.0))]
     NoModels(String),
-    #[error("provider {provider:?} has no model {model:?}")]
+    #[error(
+        "provider {} has no model {}",
+        crate::json::quoted(provider),
+        crate::json::quoted(model)
+    )]
     UnknownModel { provider: String, model: String },
     #[error("the models file (CHAT_MODELS, or the init state's \"catalog\") is invalid: {0}")]
     BadOverlay(String),
@@ -172,20 +176,24 @@ impl Catalog {
         for provider in &self.providers {
             if !crate::providers::is_known(&provider.id) {
                 return Err(format!(
-                    "provider {:?} is not one the actor speaks to (it knows {})",
-                    provider.id,
+                    "provider {} is not one the actor speaks to (it knows {})",
+                    crate::json::quoted(&provider.id),
                     crate::providers::KNOWN.join(", ")
                 ));
             }
             if provider.max_temperature > crate::providers::MAX_TEMPERATURE {
                 return Err(format!(
-                    "provider {:?}: max_temperature must be from 0 to {}",
-                    provider.id,
+                    "provider {}: max_temperature must be from 0 to {}",
+                    crate::json::quoted(&provider.id),
                     crate::providers::MAX_TEMPERATURE
                 ));
             }
             for model in &provider.models {
-                let where_ = format!("provider {:?}, model {:?}", provider.id, model.id);
+                let where_ = format!(
+                    "provider {}, model {}",
+                    crate::json::quoted(&provider.id),
+                    crate::json::quoted(&model.id)
+                );
                 let plausible = !model.id.trim().is_empty()
                     && model.id.len() <= MAX_MODEL_ID
                     && !model.id.chars().any(char::is_control);

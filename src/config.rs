@@ -102,11 +102,11 @@ impl Default for ActorConfig {
 pub enum ConfigError {
     #[error("init state is not a valid configuration: {0}")]
     Invalid(String),
-    #[error("store_id {0:?} must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'")]
+    #[error("store_id {} must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'", crate::json::quoted(.0))]
     BadStoreId(String),
     #[error("host must not be empty")]
     EmptyHost,
-    #[error("worker must be an absolute path to worker.wasm, not {0:?}")]
+    #[error("worker must be an absolute path to worker.wasm, not {}", crate::json::quoted(.0))]
     BadWorker(String),
     #[error("timeouts.{0} must be 1 to 3600 seconds")]
     BadTimeout(String),

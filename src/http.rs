@@ -124,7 +124,10 @@ impl Request {
         self.query(name)
             .filter(|value| !value.is_empty())
             .ok_or_else(|| {
-                ApiError::bad_request(format!("the query parameter {name:?} is required"))
+                ApiError::bad_request(format!(
+                    "the query parameter {} is required",
+                    crate::json::quoted(name)
+                ))
             })
     }
 

@@ -185,7 +185,10 @@ impl<'a, H: Host> Records<'a, H> {
             return Ok(Slot::Missing);
         };
         if !whole_hash(&hash) {
-            return Ok(Slot::Torn(format!("label {label} holds {hash:?}")));
+            return Ok(Slot::Torn(format!(
+                "label {label} holds {}",
+                crate::json::quoted(&hash)
+            )));
         }
         // A torn object can be missing (never created) as well as short.
         Ok(match read_object(self.host, self.store_id, &hash) {

@@ -73,3 +73,21 @@ fn a_set_says_whether_a_key_is_new_and_values_change_in_place() {
     let mut forks: Set<&Option<String>> = Set::new();
     assert!(forks.add(&none) && !forks.add(&none));
 }
+
+#[test]
+fn sorts_like_std() {
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
+    for len in [0usize, 1, 2, 3, 5, 16, 17, 100, 1_000] {
+        for modulus in [2u64, 10, u64::MAX] {
+            let mut ours: Vec<(u64, u32)> =
+                (0..len).map(|i| (next() % modulus, i as u32)).collect();
+            let mut theirs = ours.clone();
+            sort(&mut ours);
+            theirs.sort_unstable();
+            assert_eq!(ours, theirs, "{len} {modulus}");
+        }
+    }
+    let mut words = vec!["b", "a", "c", "a"];
+    sort(&mut words);
+    assert_eq!(words, ["a", "a", "b", "c"]);
+}

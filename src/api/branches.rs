@@ -14,8 +14,12 @@ use crate::state::ActorState;
 fn message_id(body: &Map) -> Result<MessageId, ApiError> {
     let text = optional_string(body, "message")?
         .ok_or_else(|| ApiError::bad_request("\"message\" (a message id) is required"))?;
-    MessageId::parse(&text)
-        .ok_or_else(|| ApiError::bad_request(format!("{text:?} is not a message id")))
+    MessageId::parse(&text).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{} is not a message id",
+            crate::json::quoted(&text)
+        ))
+    })
 }
 
 /// `POST /api/edit?chat=c1 {"message": ID, "content": "..."}`: 201 with the new

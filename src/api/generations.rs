@@ -88,7 +88,8 @@ pub fn stop<H: Host>(
                     &object! { "generation": finished_view(finished) },
                 ))),
                 _ => Err(ApiError::not_found(format!(
-                    "generation {id:?} is not known"
+                    "generation {} is not known",
+                    crate::json::quoted(&id)
                 ))),
             };
         };
@@ -120,7 +121,8 @@ pub fn status(
         let view = current_view(state, id);
         if view.is_null() {
             return Err(ApiError::not_found(format!(
-                "generation {id:?} is not known"
+                "generation {} is not known",
+                crate::json::quoted(id)
             )));
         }
         view

@@ -54,11 +54,13 @@ pub const WEBSOCKET_PATH: &str = "/ws";
 /// matches paths exactly and has no fallback: an unknown path gets the runtime's own
 /// empty 404.)
 pub fn server_routes() -> Vec<(&'static str, &'static str)> {
-    let mut paths: Vec<&'static str> = ROUTES.iter().map(|(_, path)| *path).collect();
-    paths.extend(assets::paths());
-    paths.sort_unstable();
-    paths.dedup();
-    paths.into_iter().map(|path| ("*", path)).collect()
+    let mut routes: Vec<(&'static str, &'static str)> = Vec::new();
+    for path in ROUTES.iter().map(|(_, path)| *path).chain(assets::paths()) {
+        if !routes.iter().any(|(_, known)| *known == path) {
+            routes.push(("*", path));
+        }
+    }
+    routes
 }
 
 fn method_not_allowed(path: &str, method: &str) -> Option<ApiError> {
@@ -304,14 +306,19 @@ pub(crate) fn message_content(body: &Map) -> Result<String, ApiError> {
 
 pub(crate) fn chat_id(request: &Request, name: &str) -> Result<ChatId, ApiError> {
     let text = request.required_query(name)?;
-    ChatId::parse(text).ok_or_else(|| ApiError::not_found(format!("chat {text:?} does not exist")))
+    ChatId::parse(text).ok_or_else(|| {
+        ApiError::not_found(format!("chat {} does not exist", crate::json::quoted(text)))
+    })
 }
 
 pub(crate) fn optional_string(body: &Map, name: &str) -> Result<Option<String>, ApiError> {
     match body.get(name) {
         None | Some(Json::Null) => Ok(None),
         Some(Json::String(text)) => Ok(Some(text.clone())),
-        Some(_) => Err(ApiError::bad_request(format!("{name:?} must be a string"))),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "{} must be a string",
+            crate::json::quoted(name)
+        ))),
     }
 }
 
@@ -357,7 +364,8 @@ impl<H: Host> Api<'_, H> {
             None => None,
             Some(text) => Some(text.parse::<u64>().map_err(|_| {
                 ApiError::bad_request(format!(
-                    "before must be a \"next\" this list returned, not {text:?}"
+                    "before must be a \"next\" this list returned, not {}",
+                    crate::json::quoted(text)
                 ))
             })?),
         };
@@ -453,13 +461,15 @@ impl<H: Host> Api<'_, H> {
                 .filter(|n| (1..=MAX_PAGE).contains(n))
                 .ok_or_else(|| ApiError::bad_request(format!("limit must be 1 to {MAX_PAGE}")))?,
         };
-        let before =
-            match request.query("before") {
-                None => None,
-                Some(text) => Some(MessageId::parse(text).ok_or_else(|| {
-                    ApiError::bad_request(format!("{text:?} is not a message id"))
-                })?),
-            };
+        let before = match request.query("before") {
+            None => None,
+            Some(text) => Some(MessageId::parse(text).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "{} is not a message id",
+                    crate::json::quoted(text)
+                ))
+            })?),
+        };
         let page = self.store.page(&chat, before.as_ref(), limit)?;
         let messages: Vec<Json> = page
             .messages

@@ -72,8 +72,12 @@ fn regenerated<H: Host>(
     let Some(text) = super::optional_string(body, "regenerate")? else {
         return Ok(None);
     };
-    let id = MessageId::parse(&text)
-        .ok_or_else(|| ApiError::bad_request(format!("{text:?} is not a message id")))?;
+    let id = MessageId::parse(&text).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{} is not a message id",
+            crate::json::quoted(&text)
+        ))
+    })?;
     let message = store.message(&id)?;
     if !chat.owns(&message) || message.role != Role::Assistant {
         return Err(ApiError::bad_request(format!(

@@ -38,7 +38,8 @@ fn cursor(request: &Request) -> Result<Option<Cursor>, ApiError> {
         .map(|text| {
             Cursor::parse(text).ok_or_else(|| {
                 ApiError::bad_request(format!(
-                    "before must be a \"next\" this search returned, not {text:?}"
+                    "before must be a \"next\" this search returned, not {}",
+                    crate::json::quoted(text)
                 ))
             })
         })

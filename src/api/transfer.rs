@@ -167,7 +167,8 @@ pub fn export<H: Host>(
         }
         other => {
             return Err(ApiError::bad_request(format!(
-                "format must be \"json\" or \"markdown\", not {other:?}"
+                "format must be \"json\" or \"markdown\", not {}",
+                crate::json::quoted(other)
             )))
         }
     };

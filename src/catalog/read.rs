@@ -165,7 +165,7 @@ impl<'t> Table<'t> {
 /// How a message names a value it did not expect.
 fn described(value: &Value) -> String {
     match value {
-        Value::String(text) => format!("string {text:?}"),
+        Value::String(text) => format!("string {}", crate::json::quoted(text)),
         Value::Integer(whole) => format!("integer {whole}"),
         Value::Float(text) => format!("float {text}"),
         Value::Boolean(flag) => format!("boolean {flag}"),

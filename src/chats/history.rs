@@ -213,7 +213,7 @@ impl<H: Host> ChatStore<'_, H> {
         let hash = self.put_json(&message)?;
         let id = MessageId::parse(&hash).ok_or_else(|| StoreError::Corrupt {
             what: "content reference".to_string(),
-            detail: format!("{hash:?} is not a hex SHA-1"),
+            detail: format!("{} is not a hex SHA-1", crate::json::quoted(&hash)),
         })?;
         Ok((id, message))
     }

@@ -52,7 +52,7 @@ impl ChatId {
 impl TryFrom<String> for ChatId {
     type Error = String;
     fn try_from(text: String) -> Result<Self, String> {
-        Self::parse(&text).ok_or_else(|| format!("invalid chat id {text:?}"))
+        Self::parse(&text).ok_or_else(|| format!("invalid chat id {}", crate::json::quoted(&text)))
     }
 }
 
@@ -95,7 +95,8 @@ impl MessageId {
 impl TryFrom<String> for MessageId {
     type Error = String;
     fn try_from(text: String) -> Result<Self, String> {
-        Self::parse(&text).ok_or_else(|| format!("invalid message id {text:?}"))
+        Self::parse(&text)
+            .ok_or_else(|| format!("invalid message id {}", crate::json::quoted(&text)))
     }
 }
 

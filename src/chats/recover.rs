@@ -31,10 +31,15 @@ impl Report {
     /// The log line for the start.
     pub fn summary(&self, store_id: &str) -> String {
         if self.repairs.is_empty() {
-            format!("chat: store {store_id:?} holds {} chats", self.chats)
+            format!(
+                "chat: store {} holds {} chats",
+                crate::json::quoted(store_id),
+                self.chats
+            )
         } else {
             format!(
-                "chat: store {store_id:?} holds {} chats; recovered from an interrupted write: {}",
+                "chat: store {} holds {} chats; recovered from an interrupted write: {}",
+                crate::json::quoted(store_id),
                 self.chats,
                 self.repairs.join("; ")
             )
@@ -225,7 +230,7 @@ pub fn recover<H: Host>(host: &H, store_id: &str) -> Result<Report, StoreError> 
 /// The numbers ascending, each once (sorted vectors stand in for ordered sets: a
 /// `BTreeSet` is several kilobytes of code per element type).
 fn sorted(mut numbers: Vec<u64>) -> Vec<u64> {
-    numbers.sort_unstable();
+    crate::table::sort(&mut numbers);
     numbers.dedup();
     numbers
 }

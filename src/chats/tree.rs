@@ -87,7 +87,7 @@ impl Tree {
             .filter(|(_, p)| p.n < n && self.on_path(p))
             .map(|(i, p)| (p.n, i as u32, p.selected))
             .collect();
-        on.sort_unstable();
+        crate::table::sort(&mut on);
         on.into_iter().map(|(_, i, c)| (i, c)).collect()
     }
 

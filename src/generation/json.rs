@@ -133,7 +133,12 @@ impl FromJson for Outcome {
             "timed_out" => Self::TimedOut {
                 message: f.take("message")?,
             },
-            _ => return Err(JsonError::new(format!("unknown outcome {status:?}"))),
+            _ => {
+                return Err(JsonError::new(format!(
+                    "unknown outcome {}",
+                    crate::json::quoted(&status)
+                )))
+            }
         })
     }
 }

@@ -19,7 +19,7 @@ mod write;
 pub use parse::{check, is_whole, parse, ParseError};
 pub use read::{Fields, FromJson, JsonError};
 pub(crate) use write::object;
-pub use write::{Object, ToJson};
+pub use write::{quoted, Object, ToJson};
 
 /// A parsed JSON value. A number keeps its text: it becomes a `u64` or a `Decimal` only
 /// when a reader asks for one, so nothing is rounded on the way.
@@ -43,7 +43,9 @@ impl Json {
             Json::Number(n) => format!("the number {n}"),
             // A short string is named, so that a wrong word is seen; a long one may be
             // anything (a message), and is not repeated.
-            Json::String(text) if text.chars().count() <= 40 => format!("the string {text:?}"),
+            Json::String(text) if text.chars().count() <= 40 => {
+                format!("the string {}", quoted(text))
+            }
             Json::String(_) => "a string".to_string(),
             Json::Array(_) => "a list".to_string(),
             Json::Object(_) => "an object".to_string(),

@@ -374,7 +374,6 @@ fn repeats_a_key(pairs: &[(String, Json)]) -> bool {
             .enumerate()
             .any(|(i, (key, _))| pairs.iter().skip(i + 1).any(|(other, _)| other == key));
     }
-    let mut keys: Vec<&str> = pairs.iter().map(|(key, _)| key.as_str()).collect();
-    keys.sort_unstable();
-    keys.windows(2).any(|pair| pair.first() == pair.last())
+    let mut keys: crate::table::Set<&str> = crate::table::Set::new();
+    pairs.iter().any(|(key, _)| !keys.add(key.as_str()))
 }

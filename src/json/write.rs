@@ -72,6 +72,15 @@ impl std::fmt::Display for Json {
     }
 }
 
+/// `text` in double quotes, escaped as in JSON (`"a \"b\"\n"`), for naming a value in
+/// a message. Rust's `{:?}` would do the same, but its escaping code and Unicode tables
+/// are 4 KB of the component.
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    string(text, &mut out);
+    out
+}
+
 fn string(text: &str, out: &mut String) {
     out.push('"');
     // Runs of bytes that need no escape are copied whole; every escaped byte is ASCII,

@@ -49,8 +49,8 @@ fn model_path(model: &str) -> Result<&str, ProviderError> {
     if id.is_empty() || !id.chars().all(safe) {
         return Err(ProviderError::ModelNotFound {
             message: format!(
-                "{:?} is not a Gemini model id, which has only letters, digits, '.', '_' and '-'",
-                excerpt(model, 80)
+                "{} is not a Gemini model id, which has only letters, digits, '.', '_' and '-'",
+                crate::json::quoted(&excerpt(model, 80))
             ),
         });
     }

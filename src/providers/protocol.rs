@@ -128,7 +128,8 @@ impl FromJson for ProviderError {
             },
             _ => {
                 return Err(JsonError::new(format!(
-                    "unknown kind of provider error {kind:?}"
+                    "unknown kind of provider error {}",
+                    crate::json::quoted(&kind)
                 )))
             }
         })

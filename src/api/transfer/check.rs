@@ -62,18 +62,22 @@ pub(super) fn read_import(
         Some(Json::String(format)) if format == FORMAT => {}
         Some(Json::String(format)) => {
             return Err(invalid(format!(
-                "this file is a {format:?} export; this server reads {FORMAT:?}"
+                "this file is a {} export; this server reads {}",
+                crate::json::quoted(format),
+                crate::json::quoted(FORMAT)
             )))
         }
         _ => {
             return Err(invalid(format!(
-                "this is not a chat export: it has no \"format\": {FORMAT:?} (export a chat as JSON to get one)"
+                "this is not a chat export: it has no \"format\": {} (export a chat as JSON to get one)",
+                crate::json::quoted(FORMAT)
             )))
         }
     }
     if let Some(key) = body.keys().find(|k| !TOP_KEYS.contains(&k.as_str())) {
         return Err(invalid(format!(
-            "unknown field {key:?}; an export has {}",
+            "unknown field {}; an export has {}",
+            crate::json::quoted(key),
             TOP_KEYS.join(", ")
         )));
     }
@@ -120,10 +124,12 @@ pub(super) fn read_import(
     check_tree(&tree, &parents)?;
     let head = match body.remove("head") {
         None | Some(Json::Null) => None,
-        Some(Json::String(text)) => Some(
-            MessageId::parse(&text)
-                .ok_or_else(|| invalid(format!("\"head\": {text:?} is not a message id")))?,
-        ),
+        Some(Json::String(text)) => Some(MessageId::parse(&text).ok_or_else(|| {
+            invalid(format!(
+                "\"head\": {} is not a message id",
+                crate::json::quoted(&text)
+            ))
+        })?),
         Some(_) => return Err(invalid("\"head\" must be a message id")),
     };
     match &head {
