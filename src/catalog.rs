@@ -286,12 +286,14 @@ impl ModelEntry {
     pub fn cost(&self, input_tokens: u64, output_tokens: u64) -> Option<NanoUsd> {
         let (input, output) = (self.input_price?, self.output_price?);
         // Prices are billionths of a dollar per million tokens: the cost in billionths
-        // is tokens × price ÷ 1e6, to the nearest.
-        let part = |tokens: u64, price: Decimal| {
-            u128::from(tokens).checked_mul(u128::from(price.billionths()))
-        };
-        let per_million = part(input_tokens, input)?.checked_add(part(output_tokens, output)?)?;
-        NanoUsd::try_from(per_million.checked_add(500_000)? / 1_000_000).ok()
+        // is tokens × price ÷ 1e6, to the nearest. Each price is split at the millions
+        // so that no product needs more than 64 bits (u128 division is 1 KB of code).
+        const MILLION: u64 = 1_000_000;
+        let whole = |tokens: u64, price: Decimal| tokens.checked_mul(price.billionths() / MILLION);
+        let rest = |tokens: u64, price: Decimal| tokens.checked_mul(price.billionths() % MILLION);
+        let wholes = whole(input_tokens, input)?.checked_add(whole(output_tokens, output)?)?;
+        let rests = rest(input_tokens, input)?.checked_add(rest(output_tokens, output)?)?;
+        wholes.checked_add(rests.checked_add(MILLION / 2)? / MILLION)
     }
 }
 
@@ -373,6 +375,13 @@ models = []"#;
         };
         assert_eq!(cheap.cost(1, 0), Some(0));
         assert_eq!(cheap.cost(3_000, 0), Some(1_000));
+        // 7 × $1.2345678/M = 8,641.97 billionths; and 5 out at $0.60/M: 3,000 more.
+        let odd = ModelEntry {
+            input_price: Some(crate::decimal::dec("1.2345678")),
+            ..cheap.clone()
+        };
+        assert_eq!(odd.cost(7, 0), Some(8_642));
+        assert_eq!(odd.cost(7, 5), Some(11_642));
         // Past what a u64 of billionths holds: no cost rather than a wrong one.
         assert_eq!(sonnet.cost(u64::MAX, u64::MAX), None);
         let llama = catalog

@@ -464,10 +464,7 @@ impl<H: Host> Api<'_, H> {
         let before = match request.query("before") {
             None => None,
             Some(text) => Some(MessageId::parse(text).ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "{} is not a message id",
-                    crate::json::quoted(text)
-                ))
+                ApiError::bad_request(format!("{} is not a message id", crate::json::quoted(text)))
             })?),
         };
         let page = self.store.page(&chat, before.as_ref(), limit)?;
