@@ -23,7 +23,8 @@
 //! once from the store (again while it reads short) before it counts as whole.
 //!
 //! Bounded: at most [`BUDGET`] bytes of copies, none over [`LARGEST`]; the least
-//! recently used go first.
+//! recently used go first, a batch at a time (down to [`AFTER_EVICTION`]), so that
+//! finding them, a pass over every copy, happens once per batch and not once per copy.
 //!
 //! The page's files are kept the same way once read ([`Host::read_file`]): they do not
 //! change while the actor runs, and each read would record the whole file in the event
@@ -40,6 +41,8 @@ use std::ops::Deref;
 pub const BUDGET: usize = 1 << 20;
 /// The largest object copied; a larger one is read from the store each time.
 pub const LARGEST: usize = BUDGET / 8;
+/// Bytes of copies left once the budget is exceeded and the oldest are dropped.
+pub const AFTER_EVICTION: usize = BUDGET - BUDGET / 8;
 
 struct Kept {
     bytes: Vec<u8>,
@@ -90,16 +93,34 @@ impl Copies {
                 whole_on_disk,
             },
         );
-        while self.bytes > BUDGET {
-            let oldest = self
-                .by_hash
-                .iter()
-                .min_by_key(|(_, copy)| copy.used)
-                .map(|(key, _)| key.clone());
-            let Some(copy) = oldest.and_then(|key| self.by_hash.remove(&key)) else {
+        if self.bytes > BUDGET {
+            self.evict();
+        }
+    }
+
+    /// Drops the least recently used copies until [`AFTER_EVICTION`] bytes are left.
+    fn evict(&mut self) {
+        let mut by_age: Vec<(u64, &(String, String))> = self
+            .by_hash
+            .iter()
+            .map(|(key, copy)| (copy.used, key))
+            .collect();
+        crate::table::sort(&mut by_age);
+        let mut left = self.bytes;
+        let mut dropped = Vec::new();
+        for (_, key) in by_age {
+            if left <= AFTER_EVICTION {
                 break;
-            };
-            self.bytes -= copy.bytes.len();
+            }
+            if let Some(copy) = self.by_hash.get(key) {
+                left = left.saturating_sub(copy.bytes.len());
+                dropped.push(key.clone());
+            }
+        }
+        for key in dropped {
+            if let Some(copy) = self.by_hash.remove(&key) {
+                self.bytes -= copy.bytes.len();
+            }
         }
     }
 }
