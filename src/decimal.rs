@@ -98,9 +98,9 @@ impl Decimal {
     }
 }
 
-/// An exponent's digits (signed), clamped far past any number in range, so that
-/// `1e999999999999` is refused as too large rather than as an unreadable exponent.
-fn exponent(text: &str) -> Option<i64> {
+/// An exponent's digits (signed), clamped far past any number in range (a decimal's or
+/// a float's), so that `1e999999999999` is too large rather than unreadable.
+pub(crate) fn exponent(text: &str) -> Option<i64> {
     let (negative, digits) = match text.as_bytes().first() {
         Some(b'-') => (true, text.get(1..)?),
         Some(b'+') => (false, text.get(1..)?),

@@ -450,23 +450,9 @@ fn number(token: &str) -> Option<Result<Value, &'static str>> {
     };
     let exponent = match exponent {
         Some(exponent) => {
-            let (minus, unsigned) = match exponent.strip_prefix('-') {
-                Some(rest) => (true, rest),
-                None => (false, exponent.strip_prefix('+').unwrap_or(exponent)),
-            };
-            // Clamped far past the range of a float: only its sign and size matter.
-            let magnitude = digits(unsigned, 10)?
-                .bytes()
-                .try_fold(0i64, |n, b| {
-                    n.checked_mul(10)?.checked_add(i64::from(b - b'0'))
-                })
-                .unwrap_or(i64::MAX)
-                .min(100_000);
-            if minus {
-                -magnitude
-            } else {
-                magnitude
-            }
+            let unsigned = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+            digits(unsigned, 10)?;
+            crate::decimal::exponent(&exponent.replace('_', ""))?
         }
         None => 0,
     };
